@@ -1,0 +1,1 @@
+"""The Helpline 15 service: domain, persistence, API, consoles and CLI; composes the libraries."""

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from dispatch.alerts import service
+from dispatch.alerts.schemas import AlertRead
+from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+
+@router.get("", response_model=list[AlertRead])
+def list_alerts(db: DbSession, state: Literal["open", "acknowledged", "resolved"] | None = None,
+                limit: int = Query(200, ge=1, le=1000),
+                _: CurrentUser = Depends(require_roles("supervisor"))) -> list[AlertRead]:
+    return [AlertRead.model_validate(a) for a in service.list_alerts(db, state=state,
+                                                                     limit=limit)]
+
+
+@router.post("/{alert_id}/ack", response_model=AlertRead)
+def acknowledge(alert_id: int, db: DbSession,
+                user: CurrentUser = Depends(require_roles("supervisor"))) -> AlertRead:
+    return AlertRead.model_validate(service.acknowledge(db, alert_id=alert_id,
+                                                        actor=user.username))

@@ -1,0 +1,111 @@
+"""The FastAPI application: routers of every domain under /api/v1, health, metrics, errors."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from dispatch.alerts.views import router as alerts_router
+from dispatch.assignments.views import router as assignments_router
+from dispatch.audit.views import router as audit_router
+from dispatch.auth.deps import CurrentUser, require_roles
+from dispatch.calls.views import router as calls_router
+from dispatch.context import AppContext
+from dispatch.errors import DomainError
+from dispatch.incidents.views import router as incidents_router
+from dispatch.metrics import metrics_middleware, metrics_response
+from dispatch.settings import Settings, get_settings
+from dispatch.stations.views import router as stations_router
+from dispatch.units.views import router as units_router
+from dispatch.users.views import router as users_router
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Helpline 15: calls to 15 reach the responsible station's officers; every response is timed.
+
+Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send
+`Authorization: Bearer <token>`. Roles: `call_taker`, `dispatcher`, `sho`, `supervisor`,
+`admin`. An SHO sees only their own station's units and incidents.
+"""
+
+
+def create_app(settings: Settings | None = None, context: AppContext | None = None) -> FastAPI:
+    settings = settings or (context.settings if context else get_settings())
+    settings.signing_key()  # fail at start-up, not at the first login, if SECRET_KEY is missing
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        if context is None:
+            app.state.ctx.close()
+
+    app = FastAPI(title="Helpline 15", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
+    app.state.ctx = context or AppContext.from_settings(settings)
+    app.middleware("http")(metrics_middleware)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (users_router, stations_router, units_router, calls_router, incidents_router,
+                   assignments_router, alerts_router, audit_router):
+        api.include_router(router)
+    api.add_api_route("/health", health, methods=["GET"], tags=["operations"])
+    api.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"],
+                      dependencies=[Depends(require_roles("supervisor"))])
+    app.include_router(api)
+    # Unauthenticated liveness at the root too, for load balancers and compose health checks.
+    app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
+
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(IntegrityError, _integrity_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    return app
+
+
+def health(request: Request) -> JSONResponse:
+    """Liveness and the reachability of PostgreSQL/SQLite and Redis."""
+    ctx: AppContext = request.app.state.ctx
+    checks: dict[str, str] = {}
+    try:
+        with ctx.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # report, don't crash the health endpoint
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        ctx.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if healthy else "degraded", **checks},
+                        status_code=200 if healthy else 503)
+
+
+def metrics(_: CurrentUser = Depends(require_roles("supervisor"))):  # type: ignore[no-untyped-def]
+    return metrics_response()
+
+
+async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+
+async def _integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+    log.warning("integrity error: %s", exc.orig)
+    return JSONResponse({"detail": "conflicts with existing data (duplicate or missing "
+                                   "reference)"}, status_code=409)
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+              for e in exc.errors()]
+    summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+    return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
+                        status_code=422)

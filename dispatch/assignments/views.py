@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from dispatch.assignments import service
+from dispatch.assignments.schemas import AssignmentRead, AssignmentStatusChange
+from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+
+router = APIRouter(prefix="/assignments", tags=["assignments"])
+
+
+@router.post("/{assignment_id}/status", response_model=AssignmentRead)
+def change_status(assignment_id: int, body: AssignmentStatusChange, db: DbSession,
+                  user: CurrentUser = Depends(require_roles("sho", "dispatcher", "supervisor"))
+                  ) -> AssignmentRead:
+    scope = user.station_id if user.is_sho else None
+    assignment = service.get_assignment(db, assignment_id=assignment_id, station_scope=scope)
+    return AssignmentRead.model_validate(
+        service.change_status(db, assignment=assignment, status=body.status,
+                              actor=user.username, at=body.at))

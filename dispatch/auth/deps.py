@@ -1,0 +1,105 @@
+"""FastAPI dependencies: the database session, the caller's identity and role checks.
+
+Every route except /health declares the roles it allows; admin is allowed everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from dispatch.auth.security import TokenError, decode_token
+from dispatch.context import AppContext
+from dispatch.events.outbox import discard, publish_pending
+from dispatch.users.models import RevokedToken
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    username: str
+    role: str
+    station_id: int | None
+    jti: str
+    expires_at: datetime
+
+    @property
+    def is_sho(self) -> bool:
+        return self.role == "sho"
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def get_db(ctx: AppContext = Depends(get_context)) -> Iterator[Session]:
+    session = ctx.sessions()
+    try:
+        yield session
+        session.commit()
+        publish_pending(session, ctx.events)
+    except BaseException:
+        session.rollback()
+        discard(session)
+        raise
+    finally:
+        session.close()
+
+
+# scope="function": commit before the response is sent, so a failed commit is never a 200.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def token_ttl(ctx: AppContext) -> timedelta:
+    return timedelta(minutes=ctx.settings.token_ttl_minutes)
+
+
+def authenticate_token(token: str, ctx: AppContext, db: Session) -> CurrentUser:
+    """Shared by HTTP routes and WebSocket handshakes."""
+    try:
+        claims = decode_token(token, key=ctx.settings.signing_key())
+    except TokenError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+    if db.get(RevokedToken, claims.jti) is not None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token revoked; log in again",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return CurrentUser(claims.username, claims.role, claims.station_id, claims.jti,
+                       claims.expires_at)
+
+
+def get_current_user(
+    token: str | None = Depends(oauth2_scheme),
+    ctx: AppContext = Depends(get_context),
+    db: Session = Depends(get_db, scope="function"),
+) -> CurrentUser:
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "not authenticated: send 'Authorization: Bearer <token>' "
+                            "(get one from POST /api/v1/auth/token)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return authenticate_token(token, ctx, db)
+
+
+def require_roles(*roles: str) -> Callable[..., CurrentUser]:
+    allowed = frozenset(roles) | {"admin"}
+
+    def check(user: CurrentUser = Depends(get_current_user)) -> CurrentUser:
+        if user.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role '{user.role}' may not do this; allowed: {', '.join(sorted(allowed))}",
+            )
+        return user
+
+    return check
+
+
+ALL_STAFF = ("call_taker", "dispatcher", "sho", "supervisor", "admin")

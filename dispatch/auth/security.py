@@ -1,0 +1,74 @@
+"""Password hashing (Argon2id) and signed, expiring, revocable bearer tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    username: str
+    role: str
+    station_id: int | None
+    jti: str
+    expires_at: datetime
+
+
+class TokenError(ValueError):
+    """The token is missing, malformed, expired or revoked; the message says which."""
+
+
+def issue_token(*, username: str, role: str, station_id: int | None, key: str,
+                ttl: timedelta, now: datetime | None = None) -> tuple[str, TokenClaims]:
+    issued = now or datetime.now(UTC)
+    claims = TokenClaims(username, role, station_id, uuid.uuid4().hex, issued + ttl)
+    token = jwt.encode(
+        {
+            "sub": username,
+            "role": role,
+            "station_id": station_id,
+            "jti": claims.jti,
+            "iat": int(issued.timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+        },
+        key,
+        algorithm=ALGORITHM,
+    )
+    return token, claims
+
+
+def decode_token(token: str, *, key: str) -> TokenClaims:
+    try:
+        payload = jwt.decode(token, key, algorithms=[ALGORITHM],
+                             options={"require": ["sub", "role", "jti", "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise TokenError("token expired; log in again") from None
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"invalid token: {exc}") from None
+    return TokenClaims(
+        username=payload["sub"],
+        role=payload["role"],
+        station_id=payload.get("station_id"),
+        jti=payload["jti"],
+        expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+    )

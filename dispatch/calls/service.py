@@ -1,0 +1,132 @@
+"""Calls as the telephony gateway reports them, and their transcript segments.
+
+Events can arrive twice (a consumer re-claims what a dead one left) or out of order (a
+transcript before the event linking its AudioSocket UUID), so every function here is idempotent
+and never moves a call backwards: an `ended` call stays ended.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from dispatch.calls.models import Call, TranscriptSegment
+from dispatch.errors import Invalid, NotFound
+from dispatch.events.outbox import emit
+from dispatch.events.streams import CALLS
+
+STATE_ORDER = {"ringing": 0, "answered": 1, "ended": 2}
+CALL_EVENT_STATES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": "ended"}
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def get_by_linkedid(session: Session, *, linkedid: str) -> Call | None:
+    return session.scalar(select(Call).where(Call.linkedid == linkedid))
+
+
+def apply_call_event(session: Session, *, event_type: str, data: dict[str, Any]) -> Call:
+    """Fold one `h15:calls` event into the call it belongs to, creating the call if new."""
+    linkedid = data.get("linkedid")
+    if not linkedid:
+        raise Invalid(f"{event_type} event without linkedid")
+    at = _parse_time(data.get("at"))
+    call = get_by_linkedid(session, linkedid=linkedid)
+    created = call is None
+    if call is None:
+        call = Call(linkedid=linkedid, state="ringing", ringing_at=at)
+        session.add(call)
+    for field in ("channel", "caller_number", "audiosocket_uuid"):
+        if data.get(field) and not getattr(call, field):
+            setattr(call, field, data[field])
+    state = CALL_EVENT_STATES.get(event_type)
+    if state is not None and STATE_ORDER[state] > STATE_ORDER[call.state]:
+        call.state = state
+    if event_type == "call.ringing":
+        call.ringing_at = min(call.ringing_at or at, at)
+    elif event_type == "call.answered" and call.answered_at is None:
+        call.answered_at = at
+    elif event_type == "call.ended" and call.ended_at is None:
+        call.ended_at = at
+        cause = data.get("cause")
+        call.hangup_cause = int(cause) if cause not in (None, "") else None
+        call.hangup_cause_text = data.get("cause_text")
+    session.flush()
+    if created or state is not None:
+        emit(session, CALLS, "call.updated", call_summary(call))
+    return call
+
+
+def call_summary(call: Call) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "linkedid": call.linkedid,
+        "caller_number": call.caller_number,
+        "state": call.state,
+        "ringing_at": call.ringing_at.isoformat() if call.ringing_at else None,
+        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "incident_id": call.incident_id,
+    }
+
+
+def add_transcript(session: Session, *, audiosocket_uuid: str, seq: int, kind: str, text: str,
+                   start_s: float = 0.0, end_s: float = 0.0,
+                   engine: str | None = None) -> TranscriptSegment:
+    """Store a partial or final; a final replaces the partial of the same seq, never the reverse.
+
+    Raises NotFound while the call's UUID is not yet linked, so the event stays pending and is
+    retried rather than dropped.
+    """
+    if kind not in ("partial", "final"):
+        raise Invalid(f"transcript kind must be 'partial' or 'final', not '{kind}'")
+    call = session.scalar(select(Call).where(Call.audiosocket_uuid == audiosocket_uuid))
+    if call is None:
+        raise NotFound(f"no call linked to AudioSocket UUID {audiosocket_uuid} yet")
+    segment = session.scalar(select(TranscriptSegment).where(
+        TranscriptSegment.call_id == call.id, TranscriptSegment.seq == seq))
+    if segment is None:
+        segment = TranscriptSegment(call_id=call.id, seq=seq, kind=kind, text=text,
+                                    start_s=start_s, end_s=end_s, engine=engine)
+        session.add(segment)
+    elif segment.kind == "partial":
+        segment.kind, segment.text = kind, text
+        segment.start_s, segment.end_s, segment.engine = start_s, end_s, engine
+    session.flush()
+    return segment
+
+
+def list_calls(session: Session, *, state: str | None = None, limit: int = 100) -> list[Call]:
+    query = select(Call).options(selectinload(Call.segments)).order_by(Call.id.desc()).limit(limit)
+    if state == "active":
+        query = query.where(Call.state != "ended")
+    elif state is not None:
+        query = query.where(Call.state == state)
+    return list(session.scalars(query))
+
+
+def get_call(session: Session, *, call_id: int) -> Call:
+    call = session.get(Call, call_id, options=[selectinload(Call.segments)])
+    if call is None:
+        raise NotFound(f"call {call_id} not found")
+    return call
+
+
+def history_for_number(session: Session, *, caller_number: str, exclude_call_id: int | None = None,
+                       limit: int = 50) -> list[Call]:
+    """Earlier calls from the same number, newest first (for the caller-history panel)."""
+    query = (select(Call).where(Call.caller_number == caller_number)
+             .order_by(Call.id.desc()).limit(limit))
+    if exclude_call_id is not None:
+        query = query.where(Call.id != exclude_call_id)
+    return list(session.scalars(query))

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 engine, sessions and the declarative base."""

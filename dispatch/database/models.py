@@ -1,0 +1,27 @@
+"""Imports every model so that metadata is complete (Alembic, create_all)."""
+
+from dispatch.alerts.models import Alert
+from dispatch.assignments.models import Assignment
+from dispatch.audit.models import AuditEntry, StatusChange
+from dispatch.calls.models import Call, TranscriptSegment
+from dispatch.database.core import Base
+from dispatch.incidents.models import Incident, IncidentMilestone
+from dispatch.stations.models import Station
+from dispatch.units.models import Unit
+from dispatch.users.models import RevokedToken, User
+
+__all__ = [
+    "Alert",
+    "Assignment",
+    "AuditEntry",
+    "Base",
+    "Call",
+    "Incident",
+    "IncidentMilestone",
+    "RevokedToken",
+    "Station",
+    "StatusChange",
+    "TranscriptSegment",
+    "Unit",
+    "User",
+]

@@ -1,0 +1,29 @@
+"""Domain errors raised by service functions; the API maps each to an HTTP status and reason."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """The request is valid but the current state forbids it (e.g. an invalid transition)."""
+
+    status_code = 409
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Invalid(DomainError):
+    status_code = 422

@@ -1,0 +1,138 @@
+"""Settings from environment variables, `.env` and `config/settings.toml` (in that precedence).
+
+A wrong or missing value stops start-up with a message naming the variable, because a dispatch
+service that starts half-configured fails later, in the middle of a call.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = Path(os.environ.get("H15_CONFIG_DIR", REPO_ROOT / "config"))
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+Role = Literal["call_taker", "dispatcher", "sho", "supervisor", "admin"]
+ROLES: tuple[str, ...] = ("call_taker", "dispatcher", "sho", "supervisor", "admin")
+
+
+class SettingsError(RuntimeError):
+    """Raised when configuration cannot be used; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        toml_file=CONFIG_DIR / "settings.toml",
+    )
+
+    database_url: str = "sqlite:///var/helpline15.db"
+    redis_url: str = "memory://"
+    secret_key: str | None = Field(default=None, repr=False)
+    token_ttl_minutes: int = Field(default=720, gt=0, le=7 * 24 * 60)
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, gt=0, lt=65536)
+    ami_username: str = "dispatch"
+    ami_secret: str | None = Field(default=None, repr=False)
+    audiosocket_bind: str = "127.0.0.1:9092"
+
+    asr_engine: Literal["vosk", "whisper"] = "vosk"
+    asr_model_path: str | None = None
+    map_path: str = ""
+    map_dir: str = "var/maps"
+    recordings_dir: str = "var/recordings"
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, alias="H15_DATA_DIR")
+    timezone_display: str = "Asia/Karachi"
+
+    demo_mode: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+        )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_scheme(cls, value: str) -> str:
+        if not value.startswith(("postgresql", "sqlite")):
+            raise ValueError("must start with postgresql+psycopg:// or sqlite:///")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://", "memory://")):
+            raise ValueError("must be redis://host:port/db (or memory:// for the embedded default)")
+        return value
+
+    @field_validator("audiosocket_bind")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, for example 127.0.0.1:9092")
+        return value
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.redis_url.startswith("memory://")
+
+    def signing_key(self) -> str:
+        """The token signing key; only the embedded default may run on a generated one."""
+        if self.secret_key:
+            if len(self.secret_key) < 32:
+                raise SettingsError("SECRET_KEY must be at least 32 characters long")
+            return self.secret_key
+        if self.is_embedded or self.demo_mode:
+            return _ephemeral_key()
+        raise SettingsError(
+            "SECRET_KEY is not set: set it to a random string of 32+ characters "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+
+
+@lru_cache(maxsize=1)
+def _ephemeral_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one message that names each variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

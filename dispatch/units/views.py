@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, require_roles
+from dispatch.units import service
+from dispatch.units.schemas import PingResult, PositionPing, UnitCreate, UnitRead, UnitStatusChange
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+
+def station_scope(user: CurrentUser) -> int | None:
+    return user.station_id if user.is_sho else None
+
+
+@router.get("", response_model=list[UnitRead])
+def list_units(db: DbSession, status: str | None = None,
+               user: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> list[UnitRead]:
+    units = service.list_units(db, station_scope=station_scope(user), status=status)
+    return [UnitRead.model_validate(u) for u in units]
+
+
+@router.post("", response_model=UnitRead, status_code=201)
+def create_unit(body: UnitCreate, db: DbSession,
+                user: CurrentUser = Depends(require_roles("supervisor"))) -> UnitRead:
+    unit = service.create_unit(db, actor=user.username, **body.model_dump())
+    return UnitRead.model_validate(unit)
+
+
+@router.get("/{unit_id}", response_model=UnitRead)
+def get_unit(unit_id: int, db: DbSession,
+             user: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> UnitRead:
+    return UnitRead.model_validate(
+        service.get_unit(db, unit_id=unit_id, station_scope=station_scope(user)))
+
+
+@router.post("/{unit_id}/position", response_model=PingResult)
+def ping(unit_id: int, body: PositionPing, db: DbSession,
+         user: CurrentUser = Depends(require_roles("sho"))) -> PingResult:
+    unit = service.get_unit(db, unit_id=unit_id, station_scope=station_scope(user))
+    accepted, reason = service.record_position(db, unit=unit, lat=body.lat, lon=body.lon,
+                                               accuracy_m=body.accuracy_m, ts=body.ts)
+    return PingResult(unit_id=unit_id, accepted=accepted, reason=reason)
+
+
+@router.post("/{unit_id}/status", response_model=UnitRead)
+def change_status(unit_id: int, body: UnitStatusChange, db: DbSession,
+                  user: CurrentUser = Depends(require_roles("sho", "dispatcher",
+                                                            "supervisor"))) -> UnitRead:
+    unit = service.get_unit(db, unit_id=unit_id, station_scope=station_scope(user))
+    return UnitRead.model_validate(
+        service.change_status(db, unit=unit, status=body.status, actor=user.username))

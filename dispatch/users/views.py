@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from dispatch.auth.deps import (
+    ALL_STAFF,
+    CurrentUser,
+    DbSession,
+    get_context,
+    require_roles,
+    token_ttl,
+)
+from dispatch.context import AppContext
+from dispatch.users import service
+from dispatch.users.schemas import Token, UserCreate, UserRead
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/token", response_model=Token)
+def issue_token(
+    db: DbSession,
+    form: OAuth2PasswordRequestForm = Depends(),
+    ctx: AppContext = Depends(get_context),
+) -> Token:
+    """OAuth2 password flow: a bearer token carrying the user's role and station."""
+    result = service.login(db, username=form.username, password=form.password,
+                           key=ctx.settings.signing_key(), ttl=token_ttl(ctx))
+    if result is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password",
+                            headers={"WWW-Authenticate": "Bearer"})
+    token, claims = result
+    return Token(access_token=token, role=claims.role, station_id=claims.station_id,
+                 expires_at=claims.expires_at.isoformat())
+
+
+@router.post("/auth/revoke", status_code=204)
+def revoke(
+    db: DbSession,
+    user: CurrentUser = Depends(require_roles(*ALL_STAFF)),
+) -> None:
+    """Log out: the token in use is refused from now on."""
+    service.revoke_token(db, jti=user.jti, actor=user.username, expires_at=user.expires_at)
+
+
+@router.get("/users/me", response_model=UserRead)
+def me(
+    db: DbSession,
+    user: CurrentUser = Depends(require_roles(*ALL_STAFF)),
+) -> UserRead:
+    found = service.get_by_username(db, username=user.username)
+    if found is None:
+        raise HTTPException(404, "user no longer exists")
+    return UserRead.model_validate(found)
+
+
+@router.post("/users", response_model=UserRead, status_code=201, tags=["users"])
+def create_user(
+    db: DbSession,
+    body: UserCreate,
+    user: CurrentUser = Depends(require_roles("admin")),
+) -> UserRead:
+    created = service.create_user(db, username=body.username, password=body.password,
+                                  role=body.role, station_id=body.station_id,
+                                  actor=user.username)
+    return UserRead.model_validate(created)
+

@@ -1,0 +1,59 @@
+"""A wrong or missing setting stops start-up with a message naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatch.settings import SettingsError, load_settings
+
+
+def test_defaults_come_from_config_toml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("AUDIOSOCKET_BIND", raising=False)
+    settings = load_settings()
+    assert settings.audiosocket_bind == "127.0.0.1:9092"
+    assert settings.database_url.startswith("sqlite")
+
+
+def test_environment_overrides_toml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMI_PORT", "6038")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/3")
+    settings = load_settings()
+    assert settings.ami_port == 6038
+    assert settings.redis_url.endswith("/3")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://nope"),
+        ("REDIS_URL", "http://localhost"),
+        ("AMI_PORT", "seventy"),
+        ("AUDIOSOCKET_BIND", "9092"),
+        ("ASR_ENGINE", "google"),
+    ],
+)
+def test_wrong_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str,
+                                        value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable):
+        load_settings()
+
+
+def test_production_without_secret_key_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    settings = load_settings(redis_url="redis://127.0.0.1:6379/0",
+                             database_url="postgresql+psycopg://127.0.0.1/test")
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        settings.signing_key()
+
+
+def test_short_secret_key_is_refused() -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings(secret_key="short").signing_key()
+
+
+def test_embedded_default_runs_without_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert len(load_settings().signing_key()) >= 32
