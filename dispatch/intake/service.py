@@ -1,0 +1,92 @@
+"""Triage service: incident type, priority and location suggestions for a transcript.
+
+`Triage` loads the taxonomy, trains the classifier and builds the gazetteer once; each call is
+then a few milliseconds. `triage()` uses one shared default instance, built on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from dispatch.intake.classifier import DEFAULT_TRAIN_PATH, IncidentClassifier
+from dispatch.intake.gazetteer import Gazetteer
+from dispatch.intake.history import CallerHistory, flag_caller
+from dispatch.intake.priority import assess_priority
+from dispatch.intake.schemas import Location, TriageResult, TypeCandidate
+from dispatch.intake.taxonomy import load_taxonomy
+from dispatch.intake.text import detect_language
+
+MIN_LOCATION_CONFIDENCE = 0.85
+MAX_TEXT_CHARS = 5000
+
+
+class Triage:
+    """A ready-to-use triage engine (model trained, gazetteer built)."""
+
+    def __init__(
+        self,
+        *,
+        taxonomy_path: Path | None = None,
+        train_path: Path = DEFAULT_TRAIN_PATH,
+        gazetteer: Gazetteer | None = None,
+        osm_names: Iterable[tuple[str, float, float, str]] = (),
+    ) -> None:
+        self.taxonomy = load_taxonomy(taxonomy_path)
+        self.classifier = IncidentClassifier.from_files(self.taxonomy, train_path)
+        self.gazetteer = gazetteer or Gazetteer.build(osm_names=osm_names)
+
+    def __call__(
+        self,
+        text: str,
+        *,
+        gazetteer: Gazetteer | None = None,
+        caller_history: CallerHistory | None = None,
+        top: int = 3,
+    ) -> TriageResult:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("transcript text is empty")
+        text = text[:MAX_TEXT_CHARS]
+        ranked = self.classifier.rank(text, top=top)
+        incident_type, confidence = ranked[0]
+        caller = flag_caller(caller_history) if caller_history else None
+        priority, reasons = assess_priority(
+            incident_type, self.taxonomy[incident_type].default_priority, text, caller
+        )
+        places = (gazetteer or self.gazetteer).find(text, limit=5)
+        best = places[0] if places and places[0].confidence >= MIN_LOCATION_CONFIDENCE else None
+        return TriageResult(
+            incident_type=incident_type,
+            priority=priority,
+            confidence=round(confidence, 4),
+            candidates=[TypeCandidate(incident_type=t, confidence=round(p, 4)) for t, p in ranked],
+            location=Location(text=best.text, lat=best.lat, lon=best.lon, source=best.source)
+            if best else None,
+            priority_reasons=reasons,
+            location_candidates=places,
+            language=detect_language(text),
+        )
+
+
+_default: Triage | None = None
+_default_lock = threading.Lock()
+
+
+def default_triage() -> Triage:
+    """The process-wide engine, built on first use (about two seconds)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Triage()
+        return _default
+
+
+def triage(
+    *,
+    text: str,
+    gazetteer: Gazetteer | None = None,
+    caller_history: CallerHistory | None = None,
+) -> TriageResult:
+    """Suggest incident type, priority and location for a (possibly partial) transcript."""
+    return default_triage()(text, gazetteer=gazetteer, caller_history=caller_history)
