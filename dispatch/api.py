@@ -37,13 +37,23 @@ Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send
 """
 
 
-def create_app(settings: Settings | None = None, context: AppContext | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, context: AppContext | None = None,
+               *, background: bool = False) -> FastAPI:
+    """Build the app; `background=True` also runs the event persister in this process."""
     settings = settings or (context.settings if context else get_settings())
     settings.signing_key()  # fail at start-up, not at the first login, if SECRET_KEY is missing
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        persister = None
+        if background:
+            from dispatch.calls.persister import Persister
+
+            persister = Persister(sessions=app.state.ctx.sessions, streams=app.state.ctx.events)
+            persister.start()
         yield
+        if persister is not None:
+            persister.stop()
         if context is None:
             app.state.ctx.close()
 

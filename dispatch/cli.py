@@ -111,7 +111,7 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
         head = _head_revision(alembic_config(settings.database_url))
         if current_revision(settings.database_url) != head:
             fail("the database schema is not up to date: run 'helpline15 db upgrade'")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, background=True), host=host, port=port, log_level="info")
 
 
 def _head_revision(config) -> str | None:  # type: ignore[no-untyped-def]

@@ -71,4 +71,5 @@ def run_demo(*, port: int = 8000, calls: int = 0, speed: float = 1.0) -> None:
     console.print(f"  Logins (password '{DEMO_PASSWORD}'): {', '.join(ROLES)}")
     if calls or speed != 1.0:
         console.print("  note: scripted calls and --speed arrive with the full demo city")
-    uvicorn.run(create_app(context=ctx), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(create_app(context=ctx, background=True), host="127.0.0.1", port=port,
+                log_level="warning")

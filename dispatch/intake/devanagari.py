@@ -18,7 +18,7 @@ _VIRAMA = "\u094d"
 _NUKTA = "\u093c"
 _OVERRIDES = {
     "च": "ch", "छ": "chh", "श": "sh", "ष": "sh", "व": "w", "ं": "n", "ँ": "n", "आ": "aa",
-    "ा": "a", "ई": "ee", "ऊ": "oo", "ड़": "r", "ढ़": "rh", "ज़": "z", "फ़": "f", "क़": "q",
+    "ा": "a", "ई": "i", "ऊ": "oo", "ड़": "r", "ढ़": "rh", "ज़": "z", "फ़": "f", "क़": "q",
     "ख़": "kh", "ग़": "gh", "ऑ": "o", "ॉ": "o",
 }
 
@@ -63,7 +63,7 @@ def _word(word: str) -> str:
                 out.append("a")
                 previous_vowel = True
                 continue
-        previous_vowel = kind in "VN" and kind == "V"
+        previous_vowel = kind == "V"
     return "".join(out)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from dispatch.intake.devanagari import romanize_devanagari
+
 # Arabic code points that Urdu keyboards and recognisers use interchangeably.
 _URDU_LETTER_MAP = str.maketrans(
     {
@@ -84,8 +86,12 @@ FILLER_WORDS = _word_set(
 
 
 def normalize(text: str) -> str:
-    """Lower-case, NFKC, unify Urdu letter forms, strip diacritics, collapse whitespace."""
-    text = unicodedata.normalize("NFKC", text).translate(_URDU_LETTER_MAP)
+    """Lower-case, NFKC, unify Urdu letter forms, strip diacritics, collapse whitespace, and
+    write Devanagari (Hindi speech models) in Roman-Urdu spelling."""
+    text = unicodedata.normalize("NFKC", text)
+    if _DEVANAGARI_RE.search(text):
+        text = romanize_devanagari(text)
+    text = text.translate(_URDU_LETTER_MAP)
     # Drop combining marks (Urdu harakat, Devanagari nukta stays meaningful as a letter).
     text = "".join(
         ch for ch in text if not (unicodedata.category(ch) == "Mn" and "\u064b" <= ch <= "\u065f")

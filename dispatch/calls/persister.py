@@ -1,0 +1,102 @@
+"""Folds the telephony gateway's events (`h15:calls`, `h15:transcripts`) into the database.
+
+Runs in every API process under one consumer group, so replicas share the work. A message is
+acknowledged only after its transaction commits; one that cannot be applied yet (a transcript
+whose call is not linked) stays pending and is retried, and what a dead replica left pending is
+re-claimed after `reclaim_idle_ms`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+
+from prometheus_client import Counter
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.calls import service
+from dispatch.database.core import session_scope
+from dispatch.errors import DomainError, NotFound
+from dispatch.events.outbox import publish_pending
+from dispatch.events.streams import CALLS, TRANSCRIPTS, Event, EventStreams
+
+log = logging.getLogger(__name__)
+GROUP = "persist"
+APPLIED = Counter("h15_persisted_events_total", "Gateway events written to the database",
+                  ["stream"])
+REJECTED = Counter("h15_rejected_events_total", "Gateway events that could not be applied",
+                   ["stream", "reason"])
+
+
+def apply_event(session: Session, event: Event) -> None:
+    if event.stream == CALLS:
+        service.apply_call_event(session, event_type=event.type, data=event.data)
+    elif event.stream == TRANSCRIPTS:
+        kind = event.type.rsplit(".", 1)[-1]
+        data = event.data
+        service.add_transcript(session, audiosocket_uuid=str(data["audiosocket_uuid"]),
+                               seq=int(data["seq"]), kind=kind, text=str(data.get("text", "")),
+                               start_s=float(data.get("start_s", 0.0)),
+                               end_s=float(data.get("end_s", 0.0)), engine=data.get("engine"))
+
+
+class Persister:
+    def __init__(self, *, sessions: sessionmaker[Session], streams: EventStreams,
+                 consumer: str | None = None, reclaim_idle_ms: int = 5_000) -> None:
+        self.sessions = sessions
+        self.streams = streams
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.reclaim_idle_ms = reclaim_idle_ms
+        self._stop = threading.Event()
+        for stream in (CALLS, TRANSCRIPTS):
+            streams.ensure_group(stream, GROUP)
+
+    def handle(self, events: list[Event]) -> int:
+        """Apply and acknowledge; returns how many were applied."""
+        applied = 0
+        for event in events:
+            try:
+                with session_scope(self.sessions) as session:
+                    apply_event(session, event)
+                publish_pending(session, self.streams)
+            except NotFound:
+                continue  # not applicable yet: stays pending, retried by reclaim
+            except (DomainError, KeyError, ValueError, TypeError) as exc:
+                # Malformed: acknowledge so it does not block the stream, but count and log it.
+                REJECTED.labels(event.stream, type(exc).__name__).inc()
+                log.warning("rejected %s %s: %s", event.stream, event.id, exc)
+            else:
+                APPLIED.labels(event.stream).inc()
+                applied += 1
+            self.streams.ack(event.stream, GROUP, event.id)
+        return applied
+
+    def poll_once(self, block_ms: int = 500) -> int:
+        applied = 0
+        for stream in (CALLS, TRANSCRIPTS):
+            applied += self.handle(self.streams.reclaim(stream, GROUP, self.consumer,
+                                                        min_idle_ms=self.reclaim_idle_ms))
+            applied += self.handle(self.streams.consume(stream, GROUP, self.consumer,
+                                                        block_ms=block_ms // 2))
+        return applied
+
+    def run(self, on_error: Callable[[Exception], None] | None = None) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # Redis restarting: wait and go on, never die silently
+                log.exception("persister poll failed; retrying")
+                if on_error:
+                    on_error(exc)
+                self._stop.wait(1.0)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="h15-persister", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,44 @@
+"""Gateway events on the real Redis become calls and transcripts in the real PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+from dispatch.calls.persister import Persister
+from dispatch.calls.service import get_by_linkedid
+from dispatch.context import AppContext
+from dispatch.events.streams import CALLS, TRANSCRIPTS
+
+
+def test_events_become_rows_even_out_of_order_and_twice(ctx: AppContext) -> None:
+    persister = Persister(sessions=ctx.sessions, streams=ctx.events, reclaim_idle_ms=50)
+    publish = ctx.events.publish
+    # The transcript arrives before the event that links its AudioSocket UUID to the call.
+    publish(TRANSCRIPTS, "transcript.final", {"audiosocket_uuid": "a-1", "seq": 0,
+                                              "text": "road accident on mall road",
+                                              "start_s": 0.3, "end_s": 3.1, "engine": "vosk"})
+    persister.poll_once(block_ms=50)
+    assert ctx.redis.xpending(TRANSCRIPTS, "persist")["pending"] == 1  # kept, not dropped
+    publish(CALLS, "call.ringing", {"linkedid": "171.5", "caller_number": "03001234567",
+                                    "at": "2026-11-22T09:00:00+00:00"})
+    publish(CALLS, "call.ringing", {"linkedid": "171.5", "caller_number": "03001234567",
+                                    "at": "2026-11-22T09:00:00+00:00"})  # re-delivered
+    publish(CALLS, "call.answered", {"linkedid": "171.5", "at": "2026-11-22T09:00:03+00:00"})
+    publish(CALLS, "call.audiosocket_linked", {"linkedid": "171.5", "audiosocket_uuid": "a-1"})
+    publish(CALLS, "call.ringing", {"caller_number": "no linkedid"})  # malformed
+    persister.poll_once(block_ms=50)
+    with ctx.sessions() as session:
+        call = get_by_linkedid(session, linkedid="171.5")
+        assert call is not None and call.state == "answered"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        time.sleep(0.06)
+        persister.poll_once(block_ms=50)
+        with ctx.sessions() as session:
+            call = get_by_linkedid(session, linkedid="171.5")
+            if call and call.segments:
+                break
+    assert [s.text for s in call.segments] == ["road accident on mall road"]
+    # Nothing left pending in the group.
+    for stream in (CALLS, TRANSCRIPTS):
+        assert ctx.redis.xpending(stream, "persist")["pending"] == 0
