@@ -20,6 +20,7 @@ from dispatch.context import AppContext
 from dispatch.errors import DomainError
 from dispatch.incidents.views import router as incidents_router
 from dispatch.metrics import metrics_middleware, metrics_response
+from dispatch.realtime.views import router as realtime_router
 from dispatch.settings import Settings, get_settings
 from dispatch.stations.views import router as stations_router
 from dispatch.units.views import router as units_router
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        from dispatch.events.redis_client import make_async_redis
+        from dispatch.realtime.hub import Hub
+
+        async_redis = make_async_redis(app.state.ctx.settings.redis_url)
+        app.state.hub = Hub(async_redis)
+        await app.state.hub.start()
         persister = None
         if background:
             from dispatch.calls.persister import Persister
@@ -54,6 +61,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         yield
         if persister is not None:
             persister.stop()
+        await app.state.hub.stop()
+        await async_redis.aclose()
         if context is None:
             app.state.ctx.close()
 
@@ -70,6 +79,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     api.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"],
                       dependencies=[Depends(require_roles("supervisor"))])
     app.include_router(api)
+    app.include_router(realtime_router)
     # Unauthenticated liveness at the root too, for load balancers and compose health checks.
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
 

@@ -33,6 +33,8 @@ REJECTED = Counter("h15_rejected_events_total", "Gateway events that could not b
 
 def apply_event(session: Session, event: Event) -> None:
     if event.stream == CALLS:
+        if event.type == "call.updated":
+            return  # our own announcement for the consoles
         service.apply_call_event(session, event_type=event.type, data=event.data)
     elif event.stream == TRANSCRIPTS:
         kind = event.type.rsplit(".", 1)[-1]

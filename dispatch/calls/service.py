@@ -20,6 +20,9 @@ from dispatch.events.streams import CALLS
 
 STATE_ORDER = {"ringing": 0, "answered": 1, "ended": 2}
 CALL_EVENT_STATES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": "ended"}
+# What the telephony gateway publishes; `call.updated` is ours (for consoles), never folded back.
+GATEWAY_EVENTS = frozenset({*CALL_EVENT_STATES, "call.audiosocket_linked", "call.dtmf",
+                            "call.resynced"})
 
 
 def _parse_time(value: Any) -> datetime:
@@ -37,6 +40,8 @@ def get_by_linkedid(session: Session, *, linkedid: str) -> Call | None:
 
 def apply_call_event(session: Session, *, event_type: str, data: dict[str, Any]) -> Call:
     """Fold one `h15:calls` event into the call it belongs to, creating the call if new."""
+    if event_type not in GATEWAY_EVENTS:
+        raise Invalid(f"unknown call event '{event_type}'")
     linkedid = data.get("linkedid")
     if not linkedid:
         raise Invalid(f"{event_type} event without linkedid")

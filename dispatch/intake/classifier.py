@@ -126,11 +126,19 @@ class IncidentClassifier:
                    train_path: Path = DEFAULT_TRAIN_PATH) -> IncidentClassifier:
         return cls(taxonomy, load_examples(train_path))
 
-    def probabilities(self, text: str) -> np.ndarray:
-        """Probability per taxonomy type (in taxonomy order), summing to 1."""
-        raw = self.model.predict_proba([normalize(text)])[0]
-        model_p = np.array([raw[c] if c >= 0 else 0.0 for c in self._column])
-        keyword = self.keywords.scores(text)
+    def _model_probabilities(self, norm: str) -> np.ndarray:
+        """The linear model's one-vs-rest probabilities, computed directly: the same numbers
+        as `predict_proba` without its per-call validation overhead (about 2 ms)."""
+        vector = self.model.named_steps["ngrams"].transform([norm])
+        linear = self.model.named_steps["linear"]
+        margins = np.asarray(vector @ linear.coef_.T).ravel() + linear.intercept_
+        p = 1.0 / (1.0 + np.exp(-margins))
+        total = p.sum()
+        raw = p / total if total > 0 else np.full_like(p, 1.0 / len(p))
+        return np.array([raw[c] if c >= 0 else 0.0 for c in self._column])
+
+    def _combine(self, text: str, keyword: np.ndarray) -> np.ndarray:
+        model_p = self._model_probabilities(normalize(text))
         if keyword.sum() > 0:
             keyword_p = keyword / keyword.sum()
             combined = (1 - KEYWORD_WEIGHT) * model_p + KEYWORD_WEIGHT * keyword_p
@@ -138,10 +146,15 @@ class IncidentClassifier:
             combined = model_p
         return combined / combined.sum()
 
-    def evidence(self, text: str) -> float:
+    def probabilities(self, text: str) -> np.ndarray:
+        """Probability per taxonomy type (in taxonomy order), summing to 1."""
+        return self._combine(text, self.keywords.scores(text))
+
+    def evidence(self, text: str, keyword: np.ndarray | None = None) -> float:
         """0..1: how much the transcript says so far. "Hello sir" says nothing, so the console
         must not show a confident guess at the start of every call."""
-        if self.keywords.scores(text).sum() > 0:
+        keyword = self.keywords.scores(text) if keyword is None else keyword
+        if keyword.sum() > 0:
             return 1.0
         content = [w for w in tokens(normalize(text)) if w not in NON_CONTENT_WORDS]
         return min(1.0, len(content) / MIN_CONTENT_WORDS)
@@ -149,7 +162,8 @@ class IncidentClassifier:
     def rank(self, text: str, *, top: int = 3) -> list[tuple[str, float]]:
         """The `top` most likely types with confidences, best first; confidences are scaled
         down while the transcript holds too few content words to judge."""
-        p = self.probabilities(text) * self.evidence(text)
+        keyword = self.keywords.scores(text)
+        p = self._combine(text, keyword) * self.evidence(text, keyword)
         order = np.argsort(-p)[:top]
         return [(self.types[i], float(p[i])) for i in order]
 

@@ -155,34 +155,44 @@ class Gazetteer:
         words = spelling_key(text, numerals=True).split()
         raw_words = tokens(normalize(text))
         city_hint = next((_CITY_WORDS[w] for w in raw_words if w in _CITY_WORDS), None)
-        found: list[tuple[float, int, int, int, int]] = []  # score, n, start, place, -
+        found: list[tuple[float, int, int, int]] = []  # score, span words, start, place
         for n in range(1, self.max_words + 1):
-            if n not in self._keys:
-                continue
             spans = [(i, " ".join(words[i : i + n])) for i in range(len(words) - n + 1)
                      if words[i] not in STOPWORDS and words[i + n - 1] not in STOPWORDS]
             if not spans:
                 continue
-            span_keys = [s for _, s in spans]
-            scores = process.cdist(span_keys, self._keys[n], scorer=fuzz.ratio,
-                                   score_cutoff=MIN_SCORE - 10)
-            skel_scores = process.cdist([skeleton(s) for s in span_keys], self._skeletons[n],
-                                        scorer=fuzz.ratio, score_cutoff=90)
-            for row, (start, span) in enumerate(spans):
-                for col in (scores[row] > 0).nonzero()[0].tolist() + (
-                    skel_scores[row] > 0).nonzero()[0].tolist():
-                    key = self._keys[n][col]
-                    score = max(float(scores[row][col]), 0.0)
-                    if len(key) >= 6 and len(span) >= 6:
-                        score = max(score, float(skel_scores[row][col]) - 4.0)
-                    if score < _min_score(min(len(key), len(span))):
-                        continue
-                    found.append((score, n, start, self._owners[n][col], 0))
+            # Same-length names, and names one word longer ("Johar Town" ~ "Johar Town 1").
+            for m, penalty in ((n, 0.0), (n + 1, 3.0)):
+                if m in self._keys:
+                    found.extend(self._match(spans, n, m, penalty))
         return self._select(found, words, city_hint, text, limit)
 
-    def _select(self, found, words, city_hint, text, limit) -> list[LocationCandidate]:
-        def rank(item: tuple[float, int, int, int, int]) -> tuple[float, int]:
-            score, n, _, place_index, _ = item
+    def _match(self, spans: list[tuple[int, str]], n: int, m: int,
+               penalty: float) -> list[tuple[float, int, int, int]]:
+        """Fuzzy scores of n-word spans against m-word names, above the length threshold."""
+        span_keys = [s for _, s in spans]
+        keys, skeletons = self._keys[m], self._skeletons[m]
+        scores = process.cdist(span_keys, keys, scorer=fuzz.ratio, score_cutoff=MIN_SCORE - 10)
+        skel_scores = process.cdist([skeleton(s) for s in span_keys], skeletons,
+                                    scorer=fuzz.ratio, score_cutoff=90)
+        found = []
+        for row, (start, span) in enumerate(spans):
+            columns = set(scores[row].nonzero()[0].tolist())
+            columns.update(skel_scores[row].nonzero()[0].tolist())
+            for col in columns:
+                key = keys[col]
+                score = float(scores[row][col])
+                if len(key) >= 6 and len(span) >= 6:
+                    score = max(score, float(skel_scores[row][col]) - 4.0)
+                if score - penalty < _min_score(min(len(key), len(span))):
+                    continue
+                found.append((score - penalty, n, start, self._owners[m][col]))
+        return found
+
+    def _select(self, found: list[tuple[float, int, int, int]], words: list[str],
+                city_hint: str | None, text: str, limit: int) -> list[LocationCandidate]:
+        def rank(item: tuple[float, int, int, int]) -> tuple[float, int]:
+            score, n, _, place_index = item
             place = self.places[place_index]
             if place.city and place.city == (city_hint or self.default_city):
                 score += 2.0 if city_hint else 0.5
@@ -193,7 +203,7 @@ class Gazetteer:
         taken_places: set[int] = set()
         results: list[LocationCandidate] = []
         for item in sorted(found, key=rank, reverse=True):
-            score, n, start, place_index, _ = item
+            _, n, start, place_index = item
             span = range(start, start + n)
             if place_index in taken_places:
                 continue

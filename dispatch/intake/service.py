@@ -90,3 +90,36 @@ def triage(
 ) -> TriageResult:
     """Suggest incident type, priority and location for a (possibly partial) transcript."""
     return default_triage()(text, gazetteer=gazetteer, caller_history=caller_history)
+
+
+class LiveTriage:
+    """Suggestions that follow one call's transcript stream.
+
+    Final segments accumulate; each partial is triaged together with them. `update` tells
+    whether the suggestion the console shows (type, priority, location) changed, so the console
+    is pushed only when there is something new.
+    """
+
+    def __init__(self, engine: Triage | None = None, *,
+                 caller_history: CallerHistory | None = None) -> None:
+        self.engine = engine or default_triage()
+        self.caller_history = caller_history
+        self.final_text = ""
+        self.latest: TriageResult | None = None
+
+    def update(self, segment: str, *, final: bool) -> tuple[TriageResult | None, bool]:
+        """Feed a partial or final recogniser segment; returns (result, changed)."""
+        segment = segment.strip()
+        text = f"{self.final_text} {segment}".strip()
+        if final and segment:
+            self.final_text = text
+        if not text:
+            return self.latest, False
+        result = self.engine(text, caller_history=self.caller_history)
+        changed = self.latest is None or _shown(result) != _shown(self.latest)
+        self.latest = result
+        return result, changed
+
+
+def _shown(result: TriageResult) -> tuple[str, str, str | None]:
+    return result.incident_type, result.priority, result.location.text if result.location else None

@@ -1,0 +1,123 @@
+"""WebSocket endpoints: /ws/console, /ws/handset, /ws/supervisor.
+
+The first message must be `{"token": "...", "since": {"h15:incidents": "<id>", ...}}`; the
+server answers `{"type": "hello", ...}`, replays what was missed after `since`, then pushes
+live messages `{type, data, stream, id}`. Close codes: 4401 bad token, 4403 wrong role,
+4408 too slow (reconnect with `since`), 1008 flooding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from dispatch.auth.deps import CurrentUser, authenticate_token
+from dispatch.context import AppContext
+from dispatch.realtime.hub import CHANNEL_ROLES, Hub, Subscriber, message
+
+router = APIRouter()
+HELLO_TIMEOUT_S = 10
+MAX_CLIENT_MESSAGES_PER_S = 20
+
+
+def _id_key(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _authenticate(ctx: AppContext, token: str) -> CurrentUser:
+    with ctx.sessions() as session:
+        return authenticate_token(token, ctx, session)
+
+
+@router.websocket("/ws/{channel}")
+async def live(websocket: WebSocket, channel: str) -> None:
+    await websocket.accept()
+    if channel not in CHANNEL_ROLES:
+        await websocket.close(code=4404, reason=f"unknown channel '{channel}'")
+        return
+    try:
+        hello = await asyncio.wait_for(websocket.receive_json(), timeout=HELLO_TIMEOUT_S)
+        token = str(hello["token"])
+        since = {str(k): str(v) for k, v in dict(hello.get("since") or {}).items()}
+        for stream_id in since.values():
+            _id_key(stream_id)
+    except (TimeoutError, KeyError, TypeError, ValueError, WebSocketDisconnect):
+        await _close(websocket, 4401, "send {\"token\": ...} as the first message")
+        return
+    ctx: AppContext = websocket.app.state.ctx
+    try:
+        user = await run_in_threadpool(_authenticate, ctx, token)
+    except HTTPException as exc:
+        await _close(websocket, 4401, str(exc.detail))
+        return
+    if user.role not in CHANNEL_ROLES[channel]:
+        await _close(websocket, 4403, f"role '{user.role}' may not open /ws/{channel}")
+        return
+    hub: Hub = websocket.app.state.hub
+    subscriber = hub.subscribe(channel, user.station_id if user.is_sho else None)
+    try:
+        await websocket.send_json({"type": "hello", "data": {
+            "user": user.username, "role": user.role, "station_id": user.station_id,
+            "channel": channel}})
+        await _serve(websocket, hub, subscriber, since)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber,
+                 since: dict[str, str]) -> None:
+    sent: dict[str, tuple[int, int]] = {s: _id_key(i) for s, i in since.items()}
+
+    async def send(event) -> None:  # type: ignore[no-untyped-def]
+        key = _id_key(event.id)
+        if key <= sent.get(event.stream, (-1, -1)):
+            return  # already replayed during catch-up
+        sent[event.stream] = key
+        await websocket.send_json(message(event))
+
+    for event in await hub.missed(subscriber, since):
+        await send(event)
+    reader = asyncio.create_task(_read_client(websocket))
+    try:
+        while True:
+            getter = asyncio.create_task(subscriber.queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                getter.cancel()
+                reader.result()  # re-raises disconnects and flood closes
+                return
+            event = getter.result()
+            if event is None:
+                await _close(websocket, 4408, "too slow; reconnect with 'since' to catch up")
+                return
+            await send(event)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+            await reader
+
+
+async def _read_client(websocket: WebSocket) -> None:
+    """Clients only send keep-alives; a flood is refused, a disconnect ends the session."""
+    window_start, count = time.monotonic(), 0
+    while True:
+        await websocket.receive_text()
+        count += 1
+        now = time.monotonic()
+        if now - window_start >= 1.0:
+            window_start, count = now, 1
+        if count > MAX_CLIENT_MESSAGES_PER_S:
+            await _close(websocket, 1008, "too many messages")
+            return
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code=code, reason=reason[:120])
