@@ -16,6 +16,7 @@ from dispatch.assignments.views import router as assignments_router
 from dispatch.audit.views import router as audit_router
 from dispatch.auth.deps import CurrentUser, require_roles
 from dispatch.calls.views import router as calls_router
+from dispatch.consoles.views import router as consoles_router
 from dispatch.context import AppContext
 from dispatch.errors import DomainError
 from dispatch.incidents.views import router as incidents_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
                       dependencies=[Depends(require_roles("supervisor"))])
     app.include_router(api)
     app.include_router(realtime_router)
+    app.include_router(consoles_router)
     # Unauthenticated liveness at the root too, for load balancers and compose health checks.
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
 

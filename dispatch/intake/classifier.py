@@ -8,6 +8,7 @@ in a list. Training takes well under a second and happens once per process.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from dispatch.intake.text import (
     tokens,
 )
 
+log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TRAIN_PATH = REPO_ROOT / "tests" / "data" / "triage" / "train.jsonl"
 KEYWORD_WEIGHT = 0.45  # share of the final score that keyword evidence gets when it fires
@@ -124,6 +126,12 @@ class IncidentClassifier:
     @classmethod
     def from_files(cls, taxonomy: dict[str, IncidentType],
                    train_path: Path = DEFAULT_TRAIN_PATH) -> IncidentClassifier:
+        """Train from a JSONL file; an install without it still works, trained on the
+        taxonomy keywords alone (less accurate, and logged as such)."""
+        if not train_path.exists():
+            log.warning("triage training set %s not found: training on keywords only",
+                        train_path)
+            return cls(taxonomy, [])
         return cls(taxonomy, load_examples(train_path))
 
     def _model_probabilities(self, norm: str) -> np.ndarray:
