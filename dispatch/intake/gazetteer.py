@@ -276,7 +276,47 @@ def pak_geodata_places(cities: Iterable[str] = DEFAULT_CITIES) -> list[Place]:
     return places
 
 
-def osm_places(names: Iterable[tuple[str, float, float, str]]) -> list[Place]:
-    """Places from the loaded map: any iterable of `(name, lat, lon, kind)`; blanks skipped."""
-    return [Place(name=name, lat=float(lat), lon=float(lon), kind=kind or "street", source="osm")
-            for name, lat, lon, kind in names if name and name.strip()]
+_GENERIC_STREET_RE = re.compile(
+    r"^(street|st|gali|lane|road|service road|link road|main road|main boulevard|u turn|"
+    r"avenue|block|sector)( no)?(\s*[\w-]{1,3}){0,3}$"
+)
+MAX_OSM_CLUSTERS = 5
+
+
+def osm_places(names: Iterable[tuple[str, float, float, str]], *,
+               link_km: float = 1.5) -> list[Place]:
+    """Places from the loaded map: any iterable of `(name, lat, lon, kind)`.
+
+    A street name comes once per OSM way, so it repeats. Points chained within `link_km` form
+    clusters; a long road gives a few clusters and is kept as one place, at the member point
+    nearest the middle of its largest cluster (a point on the road). Names that say nothing
+    about where ("Street 4", "U Turn") or that scatter over the city in many clusters cannot
+    place a caller and are left out rather than guessed.
+    """
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    groups: dict[str, list[tuple[str, float, float, str]]] = {}
+    for name, lat, lon, kind in names:
+        if not name or not name.strip():
+            continue
+        key = spelling_key(name)
+        if _GENERIC_STREET_RE.match(key):
+            continue
+        groups.setdefault(key, []).append((name.strip(), float(lat), float(lon), kind or "street"))
+    places = []
+    for members in groups.values():
+        points = np.array([(m[1], m[2]) for m in members])
+        chosen = np.arange(len(members))
+        if len(members) > 1:
+            km = points * np.array([111.2, 111.2 * np.cos(np.radians(points[:, 0].mean()))])
+            clusters = fcluster(linkage(km, "single"), t=link_km, criterion="distance")
+            labels, counts = np.unique(clusters, return_counts=True)
+            if len(labels) > MAX_OSM_CLUSTERS:
+                continue
+            chosen = np.nonzero(clusters == labels[np.argmax(counts)])[0]
+        middle = points[chosen].mean(axis=0)
+        nearest = chosen[int(np.argmin(((points[chosen] - middle) ** 2).sum(axis=1)))]
+        name, lat, lon, kind = members[nearest]
+        places.append(Place(name=name, lat=lat, lon=lon, kind=kind, source="osm"))
+    return places

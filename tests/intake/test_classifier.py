@@ -1,0 +1,183 @@
+"""Incident-type classification: every type in English, Roman Urdu and Urdu script, mixed
+language, recognition errors and partial transcripts. Sentences here are written fresh, not
+taken from the training templates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dispatch.intake.classifier import DEFAULT_TRAIN_PATH, IncidentClassifier, load_examples
+from dispatch.intake.service import default_triage
+from dispatch.intake.taxonomy import load_taxonomy
+
+SENTENCES = {
+    "road_traffic_accident": (
+        "a speeding van hit my cousin's motorbike and he is lying on the road",
+        "yahan aik rickshaw aur car ki takkar ho gayi hai",
+        "یہاں ایک تیز رفتار گاڑی نے موٹر سائیکل کو ٹکر مار دی ہے",
+    ),
+    "robbery_snatching": (
+        "two men on a motorcycle snatched my handbag and sped away",
+        "abhi abhi do bande mera mobile cheen kar le gaye",
+        "ڈاکو میری دکان سے پیسے لوٹ کر فرار ہو گئے",
+    ),
+    "burglary": (
+        "we came back from holiday and our house was burgled, the cupboard is empty",
+        "raat ko hamare ghar chori hui sara zevar le gaye",
+        "رات کو ہمارے گھر میں چوری ہو گئی سارا زیور لے گئے",
+    ),
+    "assault_fight": (
+        "the neighbours are fighting in the street with sticks",
+        "bazaar mein do dukandaron ki larai ho gayi hai",
+        "محلے میں دو خاندانوں کے درمیان لڑائی ہو رہی ہے",
+    ),
+    "firing_shooting": (
+        "I can hear gunshots from the next street, somebody is shooting",
+        "hamari gali mein goliyan chal rahi hain",
+        "ہماری گلی میں فائرنگ ہو رہی ہے",
+    ),
+    "fire": (
+        "the kitchen caught fire and there is thick smoke in the flat",
+        "godaam mein aag lag gayi hai dhuan nikal raha hai",
+        "ہمارے محلے کی ایک دکان میں آگ لگ گئی ہے",
+    ),
+    "medical_emergency": (
+        "my grandfather has collapsed and is not breathing, we need an ambulance",
+        "meri nani behosh ho gayi hain saans nahi aa raha",
+        "میرے دادا بے ہوش ہو گئے ہیں ایمبولینس چاہیے",
+    ),
+    "kidnapping_missing_person": (
+        "my nephew went to school this morning and is missing since then",
+        "meri behen ko kuch log utha kar le gaye hain",
+        "میرا بھائی کل سے لاپتہ ہے",
+    ),
+    "domestic_violence": (
+        "my husband hits me and today he threw me out of the house",
+        "mera khawand mujhe roz maarta hai aaj bhi maara",
+        "میرا شوہر مجھے روز مارتا ہے",
+    ),
+    "harassment": (
+        "a man from my office keeps stalking me and sending messages",
+        "aik larka mujhe roz tang karta hai aur peecha karta hai",
+        "ایک لڑکا مجھے روز تنگ کرتا ہے اور پیچھا کرتا ہے",
+    ),
+    "suspicious_activity": (
+        "there are two unknown men hanging around the school gate, it looks suspicious",
+        "hamare mohalle mein kuch mashkook log ghoom rahe hain",
+        "ہمارے محلے میں کچھ مشکوک لوگ گھوم رہے ہیں",
+    ),
+    "terrorism_bomb_threat": (
+        "there was a huge explosion at the market, it looks like a bomb blast",
+        "masjid ke bahar dhamaka hua hai",
+        "بازار میں بم دھماکہ ہوا ہے",
+    ),
+    "traffic_jam_obstruction": (
+        "the road is completely blocked by a protest and cars are stuck for an hour",
+        "canal road par rasta band hai gariyan phansi hui hain",
+        "سڑک پر بہت بڑا ٹریفک جام ہے",
+    ),
+    "noise_nuisance": (
+        "the house next door has very loud music and it is three in the morning",
+        "padosi raat bhar oonchi awaz mein gaane chala rahe hain",
+        "پڑوسی ساری رات اونچی آواز میں گانے بجا رہے ہیں",
+    ),
+    "prank_non_emergency": (
+        "haha nothing, I was just testing, it was a joke",
+        "kuch nahi hua bas mazaq kar raha tha",
+        "کچھ نہیں ہوا بس مذاق کر رہا تھا",
+    ),
+    "information_request": (
+        "how do I get the status of my FIR, which police station should I visit",
+        "mujhe maloomat chahiye FIR ka status kaise pata karun",
+        "مجھے معلومات چاہیے کہ ایف آئی آر کیسے درج ہوتی ہے",
+    ),
+}
+CASES = [(t, lang, s) for t, triple in SENTENCES.items()
+         for lang, s in zip(("en", "roman", "ur"), triple, strict=True)]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return default_triage()
+
+
+def test_every_taxonomy_type_is_covered() -> None:
+    assert set(SENTENCES) == set(load_taxonomy())
+
+
+@pytest.mark.parametrize(("expected", "language", "sentence"), CASES,
+                         ids=[f"{t}-{lang}" for t, lang, _ in CASES])
+def test_each_type_in_each_language(engine, expected: str, language: str, sentence: str) -> None:
+    result = engine(sentence)
+    assert result.incident_type == expected, result.candidates
+    assert result.language == language
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("Sir please jaldi aayen, mere ghar mein aag lag gayi hai and my kids are inside", "fire"),
+    ("Bhai accident ho gaya hai, the truck hit two people", "road_traffic_accident"),
+    ("میرے بیٹے کو kidnap کر لیا گیا ہے", "kidnapping_missing_person"),
+    ("main market mein firing ho rahi hai, people are running", "firing_shooting"),
+])
+def test_mixed_language(engine, sentence: str, expected: str) -> None:
+    assert engine(sentence).incident_type == expected
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("there has been an acident, a car colided with a bike", "road_traffic_accident"),
+    ("mera mobil chheen liya do larkon ne", "robbery_snatching"),
+    ("yahan fyring ho rahi hai golyan chal rahi hain", "firing_shooting"),
+    ("my father is unconsious and not breething", "medical_emergency"),
+    ("ghar mein aag lag gai dhuwan hi dhuwan", "fire"),
+])
+def test_recognition_errors(engine, sentence: str, expected: str) -> None:
+    assert engine(sentence).incident_type == expected
+
+
+def test_partial_transcript_firms_up(engine) -> None:
+    """As words arrive the suggestion settles on the right type with rising confidence."""
+    transcript = "hello sir gulberg mein hamare ghar ke bahar do log pistol se firing kar rahe hain"
+    words = transcript.split(" ")
+    partials = [" ".join(words[: n]) for n in range(2, len(words) + 1)]
+    results = [engine(p) for p in partials]
+    assert results[0].confidence < 0.5  # "hello sir" says nothing yet
+    assert results[-1].incident_type == "firing_shooting"
+    assert results[-1].confidence > results[0].confidence
+    assert results[-1].priority == "P1"
+    first_right = next(i for i, r in enumerate(results) if r.incident_type == "firing_shooting")
+    assert all(r.incident_type == "firing_shooting" for r in results[first_right:])
+
+
+def test_candidates_are_ranked_probabilities(engine) -> None:
+    result = engine("there is a fire and someone fired a gun")
+    confidences = [c.confidence for c in result.candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert {c.incident_type for c in result.candidates[:2]} == {"fire", "firing_shooting"}
+    assert 0 < sum(confidences) <= 1.0001
+
+
+def test_test_split_never_used_in_training() -> None:
+    train = {e.text for e in load_examples(DEFAULT_TRAIN_PATH)}
+    test_path = DEFAULT_TRAIN_PATH.with_name("test.jsonl")
+    test = [json.loads(line)["text"] for line in test_path.read_text("utf-8").splitlines()]
+    assert test and not train.intersection(test)
+
+
+def test_bad_training_file_is_rejected(tmp_path: Path) -> None:
+    bad = tmp_path / "train.jsonl"
+    bad.write_text('{"text": "x", "incident_type": "alien_invasion"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="alien_invasion"):
+        IncidentClassifier.from_files(load_taxonomy(), bad)
+    bad.write_text("not json\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="train.jsonl:1"):
+        load_examples(bad)
+
+
+def test_missing_training_file_falls_back_to_keywords(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    classifier = IncidentClassifier.from_files(load_taxonomy(), tmp_path / "absent.jsonl")
+    assert "keywords only" in caplog.text
+    assert classifier.rank("ghar mein aag lag gayi hai", top=1)[0][0] == "fire"
