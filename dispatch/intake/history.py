@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-PRANK_DISPOSITIONS = frozenset({"prank", "hoax", "false_alarm", "abusive", "silent", "no_response"})
+PRANK_DISPOSITIONS = frozenset({"prank", "prank_call", "hoax", "false_alarm", "abusive", "silent",
+                                "no_response"})
 REPEAT_WINDOW = timedelta(hours=1)
 BURST_WINDOW = timedelta(hours=24)
 SHORT_CALL_S = 10.0

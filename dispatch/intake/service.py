@@ -14,7 +14,7 @@ from dispatch.intake.classifier import DEFAULT_TRAIN_PATH, IncidentClassifier
 from dispatch.intake.gazetteer import Gazetteer
 from dispatch.intake.history import CallerHistory, flag_caller
 from dispatch.intake.priority import assess_priority
-from dispatch.intake.schemas import Location, TriageResult, TypeCandidate
+from dispatch.intake.schemas import Location, LocationCandidate, TriageResult, TypeCandidate
 from dispatch.intake.taxonomy import load_taxonomy
 from dispatch.intake.text import detect_language
 
@@ -55,7 +55,7 @@ class Triage:
             incident_type, self.taxonomy[incident_type].default_priority, text, caller
         )
         places = (gazetteer or self.gazetteer).find(text, limit=5)
-        best = places[0] if places and places[0].confidence >= MIN_LOCATION_CONFIDENCE else None
+        best = most_specific(places)
         return TriageResult(
             incident_type=incident_type,
             priority=priority,
@@ -67,6 +67,21 @@ class Triage:
             location_candidates=places,
             language=detect_language(text),
         )
+
+
+# A road or an area covers kilometres; a chowk or landmark named beside it pins the spot.
+BROAD_KINDS = {"road": 1, "street": 1, "area": 2, "neighbourhood": 2, "town": 2, "city": 3}
+
+
+def most_specific(places: list[LocationCandidate]) -> LocationCandidate | None:
+    """The surest place; among equally sure ones, the most specific ("Mall Road near Charing
+    Cross" is Charing Cross)."""
+    sure = [p for p in places if p.confidence >= MIN_LOCATION_CONFIDENCE]
+    if not sure:
+        return None
+    top = max(p.confidence for p in sure)
+    tied = [p for p in sure if top - p.confidence < 0.05]
+    return min(tied, key=lambda p: BROAD_KINDS.get(p.kind, 0))
 
 
 _default: Triage | None = None

@@ -46,6 +46,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/alerts/{alert_id}/ack"): {"supervisor", "admin"},
     ("GET", "/api/v1/audit"): {"supervisor", "admin"},
     ("GET", "/api/v1/metrics"): {"supervisor", "admin"},
+    ("POST", "/api/v1/intake/triage"): {"call_taker", "dispatcher", "supervisor", "admin"},
+    ("POST", "/api/v1/location/aml"): {"call_taker", "dispatcher", "supervisor", "admin"},
+    ("GET", "/api/v1/calls/{call_id}/history"): {"call_taker", "dispatcher", "supervisor",
+                                                 "admin"},
 }
 PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/health"), ("GET", "/health")}
 

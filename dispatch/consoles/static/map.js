@@ -1,0 +1,90 @@
+// The map: Leaflet (bundled), our own road network as the base layer, no tile server needed.
+// A deployment with a tile server sets its URL template (served as window.H15_TILE_URL).
+import { api, notify } from "./common.js";
+
+const L = window.L;
+const DEFAULT_CENTER = [31.52, 74.35]; // Lahore
+export const STATUS_COLOURS = {
+  available: "#1b9e3e", dispatched: "#d97706", acknowledged: "#f59e0b", en_route: "#2563eb",
+  on_scene: "#7c3aed", cleared: "#0d9488", busy: "#6b7280", out_of_service: "#111827",
+};
+export const PRIORITY_COLOURS = { P1: "#dc2626", P2: "#ea580c", P3: "#ca8a04", P4: "#6b7280" };
+
+export function createMap(element, { center = DEFAULT_CENTER, zoom = 12 } = {}) {
+  if (!L) {
+    element.textContent = "Map library failed to load / نقشہ لوڈ نہیں ہوا";
+    return null;
+  }
+  const map = L.map(element, { zoomControl: true, attributionControl: false,
+    preferCanvas: false }).setView(center, zoom);
+  if (window.H15_TILE_URL) {
+    L.tileLayer(window.H15_TILE_URL, { maxZoom: 19 }).addTo(map);
+  }
+  const roads = L.layerGroup().addTo(map);
+  loadRoads(roads);
+  return map;
+}
+
+async function loadRoads(layer) {
+  let result;
+  try {
+    result = await api("/map/roads");
+  } catch (error) {
+    notify(`Road map not loaded: ${error.message}`, "warn");
+    return;
+  }
+  if (result.status === 404) {
+    if (!window.H15_TILE_URL) {
+      notify("Road map service not available: markers only / سڑکوں کا نقشہ دستیاب نہیں", "warn");
+    }
+    return;
+  }
+  if (!result.ok || !result.data) {
+    notify(`Road map not loaded (${result.status})`, "warn");
+    return;
+  }
+  const renderer = L.canvas({ padding: 0.2 });
+  L.geoJSON(result.data, {
+    style: { color: "#9ca3af", weight: 1.2, opacity: 0.9, renderer },
+    interactive: false,
+  }).addTo(layer);
+}
+
+// One marker per id, restyled in place: status/priority changes are visible at a glance and the
+// marker carries classes a test (or a stylesheet) can find.
+export function upsertCircle(map, store, id, lat, lon, { colour, classes, radius = 8, tooltip }) {
+  if (!map || lat === null || lat === undefined || lon === null || lon === undefined) {
+    return null;
+  }
+  let marker = store.get(id);
+  const options = { radius, color: "#111827", weight: 2, fillColor: colour, fillOpacity: 0.9,
+    className: classes };
+  if (!marker) {
+    marker = L.circleMarker([lat, lon], options).addTo(map);
+    store.set(id, marker);
+  } else {
+    marker.setLatLng([lat, lon]);
+    marker.setStyle(options);
+    const path = marker.getElement?.();
+    if (path) path.setAttribute("class", `${classes} leaflet-interactive`);
+  }
+  if (tooltip) marker.bindTooltip(tooltip);
+  return marker;
+}
+
+export function fitTo(map, points) {
+  const valid = points.filter((p) => p && p[0] !== null && p[0] !== undefined);
+  if (!map || valid.length === 0) return;
+  if (valid.length === 1) map.setView(valid[0], Math.max(map.getZoom(), 14));
+  else map.fitBounds(L.latLngBounds(valid), { padding: [30, 30], maxZoom: 16 });
+}
+
+export function drawRoute(map, layer, points, { colour = "#2563eb", dashed = false } = {}) {
+  if (!map) return null;
+  layer.clearLayers();
+  if (!points || points.length < 2) return null;
+  return L.polyline(points, { color: colour, weight: 4, opacity: 0.8,
+    dashArray: dashed ? "6 8" : null }).addTo(layer);
+}
+
+export const leaflet = L;

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+from dispatch.calls.service import get_call
+from dispatch.errors import Invalid
+from dispatch.intake import records
+from dispatch.intake.aml import AmlParseError, parse_aml
+from dispatch.intake.schemas import TriageResult
+from dispatch.intake.service import default_triage
+
+router = APIRouter(tags=["intake"])
+INTAKE_ROLES = ("call_taker", "dispatcher", "supervisor")
+
+
+class TriageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000)
+    call_id: int | None = Field(default=None, description="adds the caller's history")
+
+
+class AmlRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=1000, description='the SMS text: A"ML=1;lt=...')
+    sender: str | None = Field(default=None, max_length=32)
+    call_id: int | None = None
+    received_at: datetime | None = None
+
+
+class AmlResponse(BaseModel):
+    call_id: int
+    lat: float
+    lon: float
+    radius_m: float
+    positioned_at: datetime
+    method: str
+    incident_updated: bool
+    note: str | None
+
+
+class CallerHistoryEntry(BaseModel):
+    call_id: int
+    at: datetime | None
+    state: str
+    incident_id: int | None
+    incident_type: str | None
+    disposition: str | None
+
+
+class CallerHistoryResponse(BaseModel):
+    caller_number: str | None
+    repeat_caller: bool
+    prank_suspect: bool
+    calls_last_hour: int
+    calls_last_24h: int
+    reasons: list[str]
+    calls: list[CallerHistoryEntry]
+
+
+@router.post("/intake/triage", response_model=TriageResult)
+async def triage(body: TriageRequest, db: DbSession,
+                 _: CurrentUser = Depends(require_roles(*INTAKE_ROLES))) -> Any:
+    history = None
+    if body.call_id is not None:
+        call = get_call(db, call_id=body.call_id)
+        if call.caller_number:
+            history = records.as_history(records.past_calls(
+                db, caller_number=call.caller_number, before_call_id=call.id))
+    engine = await run_in_threadpool(default_triage)
+    try:
+        return engine(body.text, caller_history=history)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+
+
+@router.post("/location/aml", response_model=AmlResponse)
+def aml(body: AmlRequest, db: DbSession,
+        _: CurrentUser = Depends(require_roles(*INTAKE_ROLES))) -> AmlResponse:
+    try:
+        fix = parse_aml(body.body)
+    except AmlParseError as exc:
+        raise Invalid(f"malformed AML SMS: {exc.reason}") from None
+    attached = records.attach_aml(db, fix=fix, sender=body.sender, call_id=body.call_id,
+                                  received_at=body.received_at)
+    return AmlResponse(call_id=attached.call_id, lat=fix.lat, lon=fix.lon,
+                       radius_m=fix.radius_m, positioned_at=fix.positioned_at,
+                       method=fix.method, incident_updated=attached.incident_updated,
+                       note=attached.reason)
+
+
+@router.get("/calls/{call_id}/history", response_model=CallerHistoryResponse, tags=["calls"])
+def caller_history(call_id: int, db: DbSession,
+                   _: CurrentUser = Depends(require_roles(*INTAKE_ROLES))
+                   ) -> CallerHistoryResponse:
+    call = get_call(db, call_id=call_id)
+    rows = records.past_calls(db, caller_number=call.caller_number,
+                              before_call_id=call.id) if call.caller_number else []
+    flags = records.caller_flags(rows)
+    return CallerHistoryResponse(
+        caller_number=call.caller_number, repeat_caller=flags.repeat_caller,
+        prank_suspect=flags.prank_suspect, calls_last_hour=flags.calls_last_hour,
+        calls_last_24h=flags.calls_last_24h, reasons=flags.reasons,
+        calls=[CallerHistoryEntry(call_id=c.id, at=c.ringing_at, state=c.state,
+                                  incident_id=i.id if i else None,
+                                  incident_type=i.incident_type if i else None,
+                                  disposition=i.disposition if i else None) for c, i in rows])
