@@ -21,6 +21,7 @@ from dispatch.context import AppContext
 from dispatch.errors import DomainError
 from dispatch.incidents.views import router as incidents_router
 from dispatch.intake.views import router as intake_router
+from dispatch.kpi.views import router as kpi_router
 from dispatch.metrics import metrics_middleware, metrics_response
 from dispatch.realtime.views import router as realtime_router
 from dispatch.settings import Settings, get_settings
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (users_router, stations_router, units_router, calls_router, incidents_router,
-                   assignments_router, alerts_router, audit_router, intake_router):
+                   assignments_router, alerts_router, audit_router, intake_router, kpi_router):
         api.include_router(router)
     api.add_api_route("/health", health, methods=["GET"], tags=["operations"])
     api.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"],

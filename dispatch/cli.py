@@ -147,6 +147,35 @@ def worker(queues: list[str] = typer.Argument(None, help="vision, asr, default")
 
 
 @app.command()
+def scheduler() -> None:
+    """The alert timer loop: rebuilds timers from the database, then follows incidents."""
+    import asyncio
+    import signal
+
+    from dispatch.alerts.scheduling import AlertScheduling
+    from dispatch.context import AppContext
+    from dispatch.events.redis_client import make_async_redis
+
+    settings = settings_or_exit()
+    ctx = AppContext.from_settings(settings)
+
+    async def main_loop() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        client = make_async_redis(settings.redis_url)
+        try:
+            await AlertScheduling(ctx, client).run(stop)
+        finally:
+            await client.aclose()
+
+    console.print("alert scheduler running")
+    asyncio.run(main_loop())
+    ctx.close()
+
+
+@app.command()
 def bench(name: str = typer.Argument(..., help=", ".join(BENCHES)),
           json_out: bool = typer.Option(False, "--json", help="one JSON object"),
           quick: bool = typer.Option(False, help="a seconds-long smoke run")) -> None:

@@ -34,7 +34,7 @@ def raise_alert(session: Session, *, incident_id: int, milestone: str, tier: str
     session.flush()
     record_status(session, entity_type="alert", entity_id=alert.id, from_status=None,
                   to_status="open", actor="scheduler")
-    emit(session, ALERTS, "alert.raised", alert_event(alert))
+    emit(session, ALERTS, "alert.raised", alert_event(alert, session))
     return alert
 
 
@@ -58,11 +58,15 @@ def acknowledge(session: Session, *, alert_id: int, actor: str,
                   to_status="acknowledged", actor=actor)
     record_change(session, actor=actor, action="alert.ack", entity_type="alert",
                   entity_id=alert.id, after={"state": "acknowledged"})
-    emit(session, ALERTS, "alert.acknowledged", alert_event(alert))
+    emit(session, ALERTS, "alert.acknowledged", alert_event(alert, session))
     return alert
 
 
-def alert_event(alert: Alert) -> dict:
+def alert_event(alert: Alert, session: Session) -> dict:
+    """The pushed form; `station_id` lets the hub deliver it to that station's handsets."""
+    incident = session.get(Incident, alert.incident_id)
     return {"id": alert.id, "incident_id": alert.incident_id, "milestone": alert.milestone,
+            "station_id": incident.station_id if incident else None,
+            "priority": incident.priority if incident else None,
             "tier": alert.tier, "state": alert.state, "late": alert.late,
             "due_at": alert.due_at.isoformat(), "recipients": alert.recipients}

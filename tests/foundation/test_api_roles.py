@@ -48,6 +48,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/metrics"): {"supervisor", "admin"},
     ("POST", "/api/v1/intake/triage"): {"call_taker", "dispatcher", "supervisor", "admin"},
     ("POST", "/api/v1/location/aml"): {"call_taker", "dispatcher", "supervisor", "admin"},
+    ("GET", "/api/v1/kpi"): {"supervisor", "sho", "admin"},
+    ("GET", "/api/v1/kpi/export.csv"): {"supervisor", "admin"},
     ("GET", "/api/v1/calls/{call_id}/history"): {"call_taker", "dispatcher", "supervisor",
                                                  "admin"},
 }

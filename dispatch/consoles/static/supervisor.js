@@ -77,7 +77,13 @@ function onMessage({ type, data }) {
     renderIncidents();
   } else if (type === "assignment.created" || type === "assignment.status") {
     const inc = state.incidents.get(data.incident_id);
-    if (inc) { inc.units = { ...(inc.units || {}), [data.call_sign]: data.status }; renderIncidents(); }
+    if (inc) {
+      inc.units = { ...(inc.units || {}), [data.call_sign]: data.status };
+      // The incident follows its units (the service changes it without an event of its own).
+      if (data.status === "on_scene") inc.status = "on_scene";
+      else if (data.status === "dispatched" && inc.status === "open") inc.status = "dispatched";
+      renderIncidents();
+    }
   } else if (type === "alert.raised" || type === "alert.acknowledged") {
     state.alerts.set(data.id, { ...(state.alerts.get(data.id) || {}), ...data,
       raised_at: state.alerts.get(data.id)?.raised_at || new Date().toISOString() });
@@ -202,10 +208,16 @@ function renderKpis() {
   $("#kpis").replaceChildren(...tiles);
 }
 
+function swatch(colour) {
+  const node = el("span", { class: "swatch" });
+  node.style.background = colour; // CSSOM, allowed by the CSP (inline style attributes are not)
+  return node;
+}
+
 function renderLegend() {
   $("#legend").replaceChildren(
     ...Object.entries(STATUS_COLOURS).map(([status, colour]) => el("span", { class: "key" },
-      el("span", { class: "swatch", dataset: { colour } }), label(STATUS_LABELS, status))),
-    ...Object.keys(PRIORITY_COLOURS).map((p) => el("span", { class: "key" },
-      el("span", { class: `swatch ring priority-${p}` }), p)));
+      swatch(colour), label(STATUS_LABELS, status))),
+    ...Object.entries(PRIORITY_COLOURS).map(([p, colour]) => el("span", { class: "key" },
+      swatch(colour), p)));
 }
