@@ -1,0 +1,311 @@
+"""Call lifecycle from AMI events, keyed by Linkedid.
+
+Pure state machine (no I/O): feed it AMI events as dicts, get back the call events to publish.
+Keeping it free of sockets is what lets the tests replay every real capture through it.
+
+Rules, all observed on Asterisk 22 (see ``../shared/data/asterisk/README.md``):
+
+* a call is the set of channels sharing a ``Linkedid``; the caller's leg is the channel whose
+  ``Uniqueid`` equals the ``Linkedid``;
+* ``call.ringing`` is published once the caller number is known (Local and trunk channels learn
+  it at different moments), at the latest when the call is answered or ends;
+* the first leg going ``Up`` (ChannelState 6) answers the call;
+* ``VarSet`` of the dialplan's UUID variable (``AS_UUID``) links the AudioSocket stream;
+* the call ends when its last known leg hangs up; the cause is the first non-zero ``Cause`` of
+  its legs' ``Hangup`` events, else the caller leg's;
+* after a reconnect, :meth:`CallTracker.resync` closes calls missing from ``CoreShowChannels``
+  with "cause unknown (link down)", because Asterisk never replays the Hangup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+log = logging.getLogger(__name__)
+
+CALLS_STREAM = "h15:calls"
+LINK_DOWN_CAUSE_TEXT = "cause unknown (link down)"
+UNKNOWN_NUMBERS = {"", "<unknown>", "unknown", "anonymous"}
+CHANNEL_STATE_UP = "6"
+
+# What the tracker needs; used as the AMI login event mask (system for FullyBooted).
+AMI_EVENT_MASK = "system,call,dialplan,dtmf"
+
+CallEvent = tuple[str, dict]
+
+
+def ami_time(event: Mapping[str, str], received_at: datetime | None = None) -> datetime:
+    """UTC time of an AMI event: its ``Timestamp`` (timestampevents=yes) or receipt time."""
+    stamp = event.get("Timestamp")
+    if stamp:
+        try:
+            return datetime.fromtimestamp(float(stamp), tz=UTC)
+        except ValueError:
+            log.warning("unparseable AMI Timestamp %r", stamp)
+    return received_at or datetime.now(UTC)
+
+
+@dataclass
+class TrackedCall:
+    """What the system knows about one call (all legs sharing a Linkedid)."""
+
+    linkedid: str
+    channel: str | None = None
+    caller_number: str | None = None
+    state: str = "ringing"  # ringing -> answered -> ended
+    audiosocket_uuid: str | None = None
+    ringing_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    cause: int | None = None
+    cause_text: str | None = None
+    dtmf: list[str] = field(default_factory=list)
+    legs: dict[str, str] = field(default_factory=dict)  # uniqueid -> channel name
+    ringing_published: bool = False
+    hangup_causes: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def base_data(self, at: datetime) -> dict:
+        """Fields every published event carries."""
+        return {
+            "linkedid": self.linkedid,
+            "channel": self.channel,
+            "caller_number": self.caller_number,
+            "audiosocket_uuid": self.audiosocket_uuid,
+            "at": at.isoformat(),
+        }
+
+
+def _number(value: str | None) -> str | None:
+    if value is None or value.strip().lower() in UNKNOWN_NUMBERS:
+        return None
+    return value.strip()
+
+
+def _cause(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+class CallTracker:
+    """Turns AMI events into ``(event_type, data)`` call events for the ``h15:calls`` stream."""
+
+    def __init__(
+        self,
+        *,
+        uuid_variable: str = "AS_UUID",
+        contexts: Iterable[str] | None = None,
+        ended_memory: int = 10_000,
+    ) -> None:
+        self.uuid_variable = uuid_variable.upper()
+        self.contexts = set(contexts) if contexts else None
+        self.active: dict[str, TrackedCall] = {}
+        self.ended: OrderedDict[str, TrackedCall] = OrderedDict()
+        self._ended_memory = ended_memory
+        self.unknown_call_events = 0
+        self.events_seen = 0
+
+    # -- public ------------------------------------------------------------------------------
+    def call(self, linkedid: str) -> TrackedCall | None:
+        """The call with this Linkedid, active or recently ended."""
+        return self.active.get(linkedid) or self.ended.get(linkedid)
+
+    def handle(
+        self, event: Mapping[str, str], received_at: datetime | None = None
+    ) -> list[CallEvent]:
+        """Apply one AMI event; return the call events it causes (possibly none)."""
+        self.events_seen += 1
+        name = event.get("Event")
+        handler = _HANDLERS.get(name or "")
+        if handler is None:
+            return []
+        linkedid = event.get("Linkedid")
+        if not linkedid:
+            return []
+        at = ami_time(event, received_at)
+        call = self.active.get(linkedid)
+        if call is None:
+            if linkedid in self.ended:
+                return []
+            if name != "Newchannel":
+                self.unknown_call_events += 1
+                return []
+            if self.contexts is not None and event.get("Context") not in self.contexts:
+                return []
+            call = self.active[linkedid] = TrackedCall(linkedid=linkedid, ringing_at=at)
+        return handler(self, call, event, at)
+
+    def resync(
+        self,
+        channels: Iterable[Mapping[str, str]],
+        at: datetime | None = None,
+        *,
+        candidates: set[str] | None = None,
+    ) -> list[CallEvent]:
+        """Reconcile with a ``CoreShowChannels`` listing taken after a reconnect.
+
+        Calls absent from the listing ended while the link was down: they are closed with
+        cause ``None`` / "cause unknown (link down)". Calls present continue; calls never
+        seen are adopted. ``candidates`` limits closing to the calls active before the link
+        dropped, so a call that began after the listing was taken is not closed by mistake.
+        """
+        at = at or datetime.now(UTC)
+        by_call: dict[str, list[Mapping[str, str]]] = {}
+        for channel in channels:
+            linkedid = channel.get("Linkedid")
+            if linkedid:
+                by_call.setdefault(linkedid, []).append(channel)
+        out: list[CallEvent] = []
+        for linkedid in list(self.active):
+            if linkedid not in by_call and (candidates is None or linkedid in candidates):
+                call = self.active[linkedid]
+                out += self._end(call, at, cause=None, cause_text=LINK_DOWN_CAUSE_TEXT)
+        for linkedid, legs in by_call.items():
+            if linkedid in self.ended:
+                continue
+            call = self.active.get(linkedid)
+            adopted = call is None
+            if call is None:
+                if self.contexts is not None and not any(
+                    leg.get("Context") in self.contexts for leg in legs
+                ):
+                    continue
+                call = self.active[linkedid] = TrackedCall(linkedid=linkedid, ringing_at=at)
+            call.legs = {
+                leg["Uniqueid"]: leg.get("Channel", "") for leg in legs if "Uniqueid" in leg
+            }
+            for leg in sorted(legs, key=lambda leg: leg.get("Uniqueid") != linkedid):
+                if leg.get("Uniqueid") == linkedid:
+                    call.channel = leg.get("Channel")
+                call.caller_number = call.caller_number or _number(leg.get("CallerIDNum"))
+                if leg.get("Application") == "AudioSocket" and not call.audiosocket_uuid:
+                    uuid_text = (leg.get("ApplicationData") or leg.get("Data") or "").split(",")[0]
+                    if uuid_text:
+                        call.audiosocket_uuid = uuid_text.strip()
+                        out.append(self._emit(call, "call.audiosocket_linked", at))
+            if any(leg.get("ChannelState") == CHANNEL_STATE_UP for leg in legs):
+                out += self._answer(call, at)
+            else:
+                out += self._ring(call, at)
+            data = call.base_data(at) | {"state": call.state, "adopted": adopted}
+            data["event_id"] = f"{linkedid}:call.resynced:{at.isoformat()}"
+            out.append(("call.resynced", data))
+        return out
+
+    # -- event handlers ----------------------------------------------------------------------
+    def _on_newchannel(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        uniqueid = event.get("Uniqueid", "")
+        call.legs[uniqueid] = event.get("Channel", "")
+        if uniqueid == call.linkedid:
+            call.channel = event.get("Channel")
+        return self._learn_number(call, event, at)
+
+    def _on_callerid(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        return self._learn_number(call, event, at)
+
+    def _on_newstate(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        out = self._learn_number(call, event, at)
+        if event.get("ChannelState") == CHANNEL_STATE_UP:
+            out += self._answer(call, at)
+        return out
+
+    def _on_varset(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        if (event.get("Variable") or "").upper() != self.uuid_variable:
+            return []
+        value = (event.get("Value") or "").strip()
+        if not value or value == call.audiosocket_uuid:
+            return []
+        call.audiosocket_uuid = value
+        return [self._emit(call, "call.audiosocket_linked", at)]
+
+    def _on_dtmf_end(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        if event.get("Direction", "Received") != "Received":
+            return []
+        digit = event.get("Digit", "")
+        call.dtmf.append(digit)
+        extra = f"{event.get('Uniqueid', '')}:{event.get('Timestamp') or at.isoformat()}"
+        return [self._emit(call, "call.dtmf", at, {"digit": digit}, id_suffix=extra)]
+
+    def _on_hangup(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        uniqueid = event.get("Uniqueid", "")
+        cause = _cause(event.get("Cause"))
+        call.hangup_causes.append((uniqueid, cause or 0, event.get("Cause-txt", "")))
+        call.legs.pop(uniqueid, None)
+        if call.legs:
+            return []
+        nonzero = [c for c in call.hangup_causes if c[1]]
+        caller = [c for c in call.hangup_causes if c[0] == call.linkedid]
+        chosen = nonzero[0] if nonzero else (caller[0] if caller else call.hangup_causes[0])
+        return self._end(call, at, cause=chosen[1], cause_text=chosen[2] or None)
+
+    # -- transitions -------------------------------------------------------------------------
+    def _learn_number(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        if call.caller_number is None and event.get("Uniqueid") == call.linkedid:
+            number = _number(event.get("CallerIDNum"))
+            if number is not None:
+                call.caller_number = number
+        if call.caller_number is not None and not call.ringing_published:
+            return self._ring(call, call.ringing_at or at)
+        return []
+
+    def _ring(self, call: TrackedCall, at: datetime) -> list[CallEvent]:
+        if call.ringing_published:
+            return []
+        call.ringing_published = True
+        return [self._emit(call, "call.ringing", call.ringing_at or at)]
+
+    def _answer(self, call: TrackedCall, at: datetime) -> list[CallEvent]:
+        if call.state != "ringing":
+            return []
+        out = self._ring(call, at)
+        call.state = "answered"
+        call.answered_at = at
+        out.append(self._emit(call, "call.answered", at))
+        return out
+
+    def _end(
+        self, call: TrackedCall, at: datetime, *, cause: int | None, cause_text: str | None
+    ) -> list[CallEvent]:
+        out = self._ring(call, at)
+        call.state = "ended"
+        call.ended_at = at
+        call.cause = cause
+        call.cause_text = cause_text
+        self.active.pop(call.linkedid, None)
+        self.ended[call.linkedid] = call
+        while len(self.ended) > self._ended_memory:
+            self.ended.popitem(last=False)
+        out.append(self._emit(call, "call.ended", at, {"cause": cause, "cause_text": cause_text}))
+        return out
+
+    @staticmethod
+    def _emit(
+        call: TrackedCall,
+        event_type: str,
+        at: datetime,
+        extra: dict | None = None,
+        id_suffix: str = "",
+    ) -> CallEvent:
+        data = call.base_data(at) | (extra or {})
+        suffix = f":{id_suffix}" if id_suffix else ""
+        data["event_id"] = f"{call.linkedid}:{event_type}{suffix}"
+        return event_type, data
+
+
+_HANDLERS = {
+    "Newchannel": CallTracker._on_newchannel,
+    "NewCallerid": CallTracker._on_callerid,
+    "NewConnectedLine": CallTracker._on_callerid,
+    "Newstate": CallTracker._on_newstate,
+    "VarSet": CallTracker._on_varset,
+    "DTMFEnd": CallTracker._on_dtmf_end,
+    "Hangup": CallTracker._on_hangup,
+}
+
+# Event names the tracker acts on; the AMI protocol parses only these in full.
+TRACKED_EVENTS = frozenset(_HANDLERS)

@@ -1,0 +1,110 @@
+"""The telephony gateway process: AMI call tracking plus the AudioSocket audio server.
+
+``dispatch`` composes it (``helpline15 gateway``) and injects the two things this package
+must not know about: where call events go (``publish``, usually a Redis stream writer) and
+who consumes the audio (``on_call``, usually the speech recogniser).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from telephony.ami.client import AmiClient, Publish
+from telephony.ami.tracker import CallTracker
+from telephony.audiosocket import AudioSocketServer, OnCall
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """AMI client and AudioSocket server started and stopped together."""
+
+    def __init__(
+        self,
+        *,
+        ami_host: str,
+        ami_port: int,
+        ami_username: str,
+        ami_secret: str,
+        audiosocket_bind: str,
+        publish: Publish,
+        recordings_dir: Path | None = None,
+        on_call: OnCall | None = None,
+        uuid_variable: str = "AS_UUID",
+        ping_interval: float = 5.0,
+        ping_timeout: float = 3.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+    ) -> None:
+        self.tracker = CallTracker(uuid_variable=uuid_variable)
+        self.ami = AmiClient(
+            host=ami_host,
+            port=ami_port,
+            username=ami_username,
+            secret=ami_secret,
+            publish=publish,
+            tracker=self.tracker,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+        )
+        self.audiosocket = AudioSocketServer(
+            audiosocket_bind, on_call=on_call, recordings_dir=recordings_dir
+        )
+        self._stop = asyncio.Event()
+        self._ami_task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Listen for audio first, so no call that AMI announces finds the port closed."""
+        await self.audiosocket.start()
+        self._ami_task = asyncio.create_task(self.ami.run(self._stop))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._ami_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ami_task
+        await self.audiosocket.stop()
+
+    def metrics(self) -> dict[str, int]:
+        """Flat counters for Prometheus (``ami_*`` and ``audiosocket_*``)."""
+        counters = {f"ami_{k}": v for k, v in self.ami.stats.as_dict().items()}
+        counters |= {f"audiosocket_{k}": v for k, v in self.audiosocket.stats.as_dict().items()}
+        counters["calls_active"] = len(self.tracker.active)
+        return counters
+
+
+async def run_gateway(
+    *,
+    ami_host: str,
+    ami_port: int,
+    ami_username: str,
+    ami_secret: str,
+    audiosocket_bind: str,
+    publish: Publish,
+    recordings_dir: Path | None = None,
+    on_call: OnCall | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the gateway until ``stop`` is set (forever if None); the CLI's entry point."""
+    gateway = Gateway(
+        ami_host=ami_host,
+        ami_port=ami_port,
+        ami_username=ami_username,
+        ami_secret=ami_secret,
+        audiosocket_bind=audiosocket_bind,
+        publish=publish,
+        recordings_dir=recordings_dir,
+        on_call=on_call,
+    )
+    stop = stop or asyncio.Event()
+    await gateway.start()
+    log.info("gateway up: AMI %s:%d, AudioSocket %s", ami_host, ami_port, audiosocket_bind)
+    try:
+        await stop.wait()
+    finally:
+        await gateway.stop()
