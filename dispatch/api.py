@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from dispatch.alerts.views import router as alerts_router
 from dispatch.assignments.views import router as assignments_router
@@ -22,6 +24,8 @@ from dispatch.errors import DomainError
 from dispatch.incidents.views import router as incidents_router
 from dispatch.intake.views import router as intake_router
 from dispatch.kpi.views import router as kpi_router
+from dispatch.maps.service import load_map, map_service, start_congestion_refresh
+from dispatch.maps.views import router as maps_router
 from dispatch.metrics import metrics_middleware, metrics_response
 from dispatch.realtime.views import router as realtime_router
 from dispatch.settings import Settings, get_settings
@@ -55,15 +59,21 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         async_redis = make_async_redis(app.state.ctx.settings.redis_url)
         app.state.hub = Hub(async_redis)
         await app.state.hub.start()
-        persister = None
+        ctx = app.state.ctx
+        if ctx.settings.map_path and map_service(ctx).path is None:
+            await run_in_threadpool(load_map, ctx, ctx.settings.map_path)
+        persister, congestion = None, None
         if background:
             from dispatch.calls.persister import Persister
 
-            persister = Persister(sessions=app.state.ctx.sessions, streams=app.state.ctx.events)
+            persister = Persister(sessions=ctx.sessions, streams=ctx.events)
             persister.start()
+            congestion = start_congestion_refresh(ctx)
         yield
         if persister is not None:
             persister.stop()
+        if congestion is not None:
+            congestion.set()
         await app.state.hub.stop()
         await async_redis.aclose()
         if context is None:
@@ -73,10 +83,12 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
                   lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
     app.state.ctx = context or AppContext.from_settings(settings)
     app.middleware("http")(metrics_middleware)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (users_router, stations_router, units_router, calls_router, incidents_router,
-                   assignments_router, alerts_router, audit_router, intake_router, kpi_router):
+                   assignments_router, alerts_router, audit_router, intake_router, kpi_router,
+                   maps_router):
         api.include_router(router)
     api.add_api_route("/health", health, methods=["GET"], tags=["operations"])
     api.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"],

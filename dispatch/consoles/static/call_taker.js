@@ -37,8 +37,9 @@ async function start() {
     state.candidates = leaflet.layerGroup().addTo(state.map);
   }
   bindKeys();
+  const feed = new LiveFeed("console", onMessage, { onState: connectionBadge }).start();
   await refreshCalls();
-  new LiveFeed("console", onMessage, { onState: connectionBadge }).start();
+  feed.release();
 }
 
 function fillSelect(select, table) {
@@ -54,9 +55,15 @@ async function refreshCalls() {
   } catch (error) { notify(error.message, "warn"); }
 }
 
+const CALL_STATE_ORDER = { ringing: 0, answered: 1, ended: 2 };
+
 function addCall(call) {
   const known = state.calls.get(call.id) || {};
   const merged = { ...known, ...call };
+  // A REST read can answer after a newer live event: a call never goes backwards.
+  if ((CALL_STATE_ORDER[known.state] ?? -1) > (CALL_STATE_ORDER[call.state] ?? -1)) {
+    for (const key of ["state", "answered_at", "ended_at"]) merged[key] = known[key] ?? call[key];
+  }
   state.calls.set(call.id, merged);
   if (merged.audiosocket_uuid) state.byUuid.set(merged.audiosocket_uuid, merged.id);
   for (const segment of call.segments || []) setSegment(call.id, segment.seq, segment.kind, segment.text);
@@ -408,7 +415,8 @@ async function straightLineUnits(inc) {
   if (!result.ok) return [];
   const hasPoint = inc.lat !== null && inc.lat !== undefined;
   return result.data.map((u) => ({
-    unit_id: u.id, call_sign: u.call_sign, status: u.status, eta_s: null, route: null,
+    unit_id: u.id, call_sign: u.call_sign, status: u.status, eta_s: null,
+    route: hasPoint && u.last_lat !== null ? [[u.last_lat, u.last_lon], [inc.lat, inc.lon]] : null,
     lat: u.last_lat, lon: u.last_lon, source: "straight",
     distance_m: hasPoint && u.last_lat !== null ? haversineM(inc.lat, inc.lon, u.last_lat, u.last_lon) : null,
   })).sort((a, b) => (a.distance_m ?? Infinity) - (b.distance_m ?? Infinity)).slice(0, 5);

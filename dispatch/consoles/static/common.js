@@ -177,13 +177,35 @@ export class LiveFeed {
     this.sinceKey = `h15.since.${channel}`;
     this.delay = 500;
     this.stopped = false;
+    this.held = []; // messages that arrive while the page loads its first snapshot over REST
+  }
+
+  // Subscribe first, load the snapshot, then apply what arrived meanwhile: no gap, no loss.
+  release() {
+    const held = this.held || [];
+    this.held = null;
+    for (const message of held) this.deliver(message);
+    document.body.dataset.ready = "true"; // snapshot shown and live: tests wait for this
+  }
+
+  deliver(message) {
+    try {
+      this.onMessage(message);
+    } catch (error) {
+      console.error("handler failed", message, error);
+      notify(`Could not show ${message.type}: ${error.message}`, "error");
+    }
   }
 
   get since() {
     try { return JSON.parse(sessionStorage.getItem(this.sinceKey) || "{}"); } catch { return {}; }
   }
 
-  start() { this.connect(); return this; }
+  start() {
+    window.h15Live = this; // a handle for devtools and the browser tests
+    this.connect();
+    return this;
+  }
 
   connect() {
     const auth = getAuth();
@@ -202,12 +224,8 @@ export class LiveFeed {
         this.onState("live");
         return;
       }
-      try {
-        this.onMessage(message);
-      } catch (error) {
-        console.error("handler failed", message, error);
-        notify(`Could not show ${message.type}: ${error.message}`, "error");
-      }
+      if (this.held) this.held.push(message);
+      else this.deliver(message);
       if (message.stream && message.id) {
         const since = this.since;
         since[message.stream] = message.id;

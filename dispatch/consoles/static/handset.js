@@ -35,11 +35,12 @@ async function start() {
   window.addEventListener("online", flush);
   setInterval(flush, 3000);
   renderOutbox();
+  const feed = new LiveFeed("handset", onMessage, {
+    onState: (s) => { connectionBadge(s); if (s === "live") flush(); } }).start();
   await loadUnits();
   await loadCurrentAssignment();
+  feed.release();
   startGps();
-  new LiveFeed("handset", onMessage, { onState: (s) => { connectionBadge(s); if (s === "live") flush(); } })
-    .start();
   flush();
 }
 

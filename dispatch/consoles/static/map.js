@@ -75,8 +75,10 @@ export function upsertCircle(map, store, id, lat, lon, { colour, classes, radius
 export function fitTo(map, points) {
   const valid = points.filter((p) => p && p[0] !== null && p[0] !== undefined);
   if (!map || valid.length === 0) return;
-  if (valid.length === 1) map.setView(valid[0], Math.max(map.getZoom(), 14));
-  else map.fitBounds(L.latLngBounds(valid), { padding: [30, 30], maxZoom: 16 });
+  map.invalidateSize(); // the container may have been laid out after the map was created
+  // No animation: a console redraws often, and a half-finished zoom misleads.
+  if (valid.length === 1) map.setView(valid[0], Math.max(map.getZoom(), 14), { animate: false });
+  else map.fitBounds(L.latLngBounds(valid), { padding: [30, 30], maxZoom: 16, animate: false });
 }
 
 export function drawRoute(map, layer, points, { colour = "#2563eb", dashed = false } = {}) {

@@ -9,6 +9,7 @@ import { createMap, fitTo, PRIORITY_COLOURS, STATUS_COLOURS, upsertCircle } from
 const TIERS = { advisory: ["Advisory", "مشورہ"], warning: ["Warning", "انتباہ"],
   critical: ["Critical", "سنگین"], emergency: ["Emergency", "ایمرجنسی"] };
 const state = { units: new Map(), incidents: new Map(), alerts: new Map(), station: null,
+  stationCodes: new Map(),
   map: null, markers: new Map(), kpi: null, fitted: false };
 
 boot(["supervisor", "admin"], start);
@@ -19,11 +20,13 @@ async function start() {
   $("#station-filter").addEventListener("change", () => {
     state.station = $("#station-filter").value ? Number($("#station-filter").value) : null;
     renderAll();
+    loadKpi();
   });
+  const feed = new LiveFeed("supervisor", onMessage, { onState: connectionBadge }).start();
   await Promise.all([loadStations(), loadUnits(), loadIncidents(), loadAlerts(), loadKpi()]);
   renderAll();
+  feed.release();
   setInterval(loadKpi, 60000);
-  new LiveFeed("supervisor", onMessage, { onState: connectionBadge }).start();
 }
 
 async function get(path, what) {
@@ -41,6 +44,7 @@ async function get(path, what) {
 async function loadStations() {
   const stations = await get("/stations", "Stations");
   if (!stations) return;
+  for (const s of stations) state.stationCodes.set(s.id, s.code);
   $("#station-filter").append(...stations.map((s) => el("option", { value: s.id }, `${s.code} ${s.name}`)));
 }
 async function loadUnits() {
@@ -55,9 +59,40 @@ async function loadAlerts() {
   for (const alert of (await get("/alerts?state=open", "Alerts")) || []) state.alerts.set(alert.id, alert);
 }
 async function loadKpi() {
-  const kpi = await get("/kpi", "KPIs");
+  // Per station when one is chosen (rows carry the station code), else the whole city.
+  const code = state.station !== null ? state.stationCodes.get(state.station) : null;
+  const kpi = await get(code ? "/kpi?by=priority&by=station" : "/kpi?by=priority", "KPIs");
+  if (kpi && code) {
+    kpi.rows = kpi.rows.filter((r) => r.station === code);
+    kpi.compliance = []; // the standards' shares are city-wide
+  }
   state.kpi = kpi === undefined ? "missing" : kpi;
   renderKpis();
+}
+
+const KPI_INTERVALS = { total_response: ["Call to on scene", "کال سے موقع تک"],
+  answer_to_dispatch: ["Answer to dispatch", "جواب سے روانگی"],
+  acknowledge_time: ["Acknowledge", "وصولی"], travel: ["Travel", "سفر"] };
+
+function kpiTiles(kpi) {
+  const minutes = (s) => (s >= 120 ? `${(s / 60).toFixed(1)} min` : `${Math.round(s)} s`);
+  const rows = kpi.rows.filter((r) => KPI_INTERVALS[r.interval])
+    .sort((a, b) => Object.keys(KPI_INTERVALS).indexOf(a.interval)
+      - Object.keys(KPI_INTERVALS).indexOf(b.interval) || String(a.priority).localeCompare(String(b.priority)))
+    .slice(0, 8);
+  const tiles = rows.map((r) => {
+    const [en, ur] = KPI_INTERVALS[r.interval];
+    return tile(bi(`${en} ${r.priority || ""}`, ur), `p50 ${minutes(r.p50_s)}`,
+      `p90 ${minutes(r.p90_s)} · n=${r.count}`);
+  });
+  for (const c of (kpi.compliance || []).filter((c) => c.count > 0).slice(0, 3)) {
+    const node = tile(`${c.standard} ${c.interval}`, `${Math.round(c.fraction * 100)}%`,
+      `goal ${Math.round(c.required_fraction * 100)}% within ${c.threshold_s} s`);
+    node.classList.add(c.compliant ? "compliant" : "non-compliant");
+    tiles.push(node);
+  }
+  if (!tiles.length) tiles.push(tile(bi("Response KPIs", "کارکردگی"), "—", "no closed milestones yet"));
+  return tiles;
 }
 
 function onMessage({ type, data }) {
@@ -84,6 +119,9 @@ function onMessage({ type, data }) {
       else if (data.status === "dispatched" && inc.status === "open") inc.status = "dispatched";
       renderIncidents();
     }
+  } else if (type === "incident.milestone") {
+    clearTimeout(state.kpiTimer); // a burst of milestones: one refresh
+    state.kpiTimer = setTimeout(loadKpi, 1500);
   } else if (type === "alert.raised" || type === "alert.acknowledged") {
     state.alerts.set(data.id, { ...(state.alerts.get(data.id) || {}), ...data,
       raised_at: state.alerts.get(data.id)?.raised_at || new Date().toISOString() });
@@ -195,15 +233,8 @@ function renderKpis() {
   ];
   if (state.kpi === "missing") {
     tiles.push(tile(bi("Response KPIs", "کارکردگی"), "—", "KPI service not available yet"));
-  } else if (Array.isArray(state.kpi)) {
-    for (const row of state.kpi.slice(0, 6)) {
-      tiles.push(tile(`${row.interval || row.milestone || "?"} ${row.priority || ""}`,
-        row.p50 !== undefined ? `${Math.round(row.p50)} s` : "—", row.p90 !== undefined ? `p90 ${Math.round(row.p90)} s` : ""));
-    }
-  } else if (state.kpi && typeof state.kpi === "object") {
-    for (const [key, value] of Object.entries(state.kpi).slice(0, 6)) {
-      if (typeof value === "number" || typeof value === "string") tiles.push(tile(key, value));
-    }
+  } else if (state.kpi && Array.isArray(state.kpi.rows)) {
+    tiles.push(...kpiTiles(state.kpi));
   }
   $("#kpis").replaceChildren(...tiles);
 }

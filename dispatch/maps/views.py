@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, get_context, require_roles
+from dispatch.context import AppContext
+from dispatch.incidents.service import get_incident
+from dispatch.maps import service
+
+router = APIRouter(tags=["routing"])
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class EtaRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    origin: Point = Field(alias="from")
+    destination: Point = Field(alias="to")
+
+
+class RouteRead(BaseModel):
+    eta_s: float
+    distance_m: float
+    route: list[tuple[float, float]]
+
+
+class RecommendationRead(RouteRead):
+    unit_id: int
+    call_sign: str
+    kind: str
+    station_id: int
+    home_station: bool
+
+
+class RecommendationsRead(BaseModel):
+    incident_id: int
+    recommendations: list[RecommendationRead]
+    skipped: dict[str, str]
+
+
+@router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationsRead)
+async def recommendations(incident_id: int, db: DbSession,
+                          k: int = Query(3, ge=1, le=20),
+                          kind: list[str] | None = Query(None, description="unit kinds"),
+                          ctx: AppContext = Depends(get_context),
+                          _: CurrentUser = Depends(require_roles("dispatcher", "call_taker",
+                                                                 "supervisor"))
+                          ) -> RecommendationsRead:
+    """Nearest available units by live ETA on the road graph (camera congestion applied)."""
+    graph = service.graph_or_error(ctx)
+    incident = get_incident(db, incident_id=incident_id)
+    ranked, skipped = await run_in_threadpool(
+        lambda: service.recommend_units(db, graph=graph, incident=incident, k=k, kinds=kind))
+    return RecommendationsRead(
+        incident_id=incident_id, skipped=skipped,
+        recommendations=[RecommendationRead(**r.__dict__) for r in ranked])
+
+
+@router.post("/routing/eta", response_model=RouteRead)
+async def route_eta(body: EtaRequest, ctx: AppContext = Depends(get_context),
+                    _: CurrentUser = Depends(require_roles("dispatcher", "call_taker", "sho",
+                                                           "supervisor"))) -> RouteRead:
+    """ETA seconds, road distance and the route geometry between two points."""
+    graph = service.graph_or_error(ctx)
+    route = await run_in_threadpool(
+        lambda: service.eta(graph, from_lat=body.origin.lat, from_lon=body.origin.lon,
+                            to_lat=body.destination.lat, to_lon=body.destination.lon))
+    return RouteRead(eta_s=route.eta_s, distance_m=route.distance_m, route=route.geometry)
+
+
+@router.get("/map/roads")
+async def roads(ctx: AppContext = Depends(get_context),
+                _: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> dict[str, Any]:
+    """The road network as GeoJSON lines, so consoles need no tile server."""
+    graph = service.graph_or_error(ctx)
+    return await run_in_threadpool(service.roads_geojson, graph)
