@@ -15,8 +15,10 @@ app = typer.Typer(help="Helpline 15: emergency dispatch for police helplines.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+data_app = typer.Typer(help="Maps and speech models for deployments.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(data_app, name="data")
 console = Console(stderr=True)
 
 BENCHES = ("routing", "asr", "vision", "telephony", "api", "alerts", "triage")
@@ -130,28 +132,88 @@ def demo(port: int = typer.Option(8000), calls: int = typer.Option(0, help="scri
 
 
 @app.command()
-def worker(queues: list[str] = typer.Argument(None, help="vision, asr, default")) -> None:
-    """An RQ worker on REDIS_URL."""
-    from rq import Worker
-
-    from dispatch.events.redis_client import make_redis
-
+def worker(queues: list[str] = typer.Argument(None, help="vision, asr, default"),
+           burst: bool = typer.Option(False, help="exit when the queues are empty")) -> None:
+    """An RQ worker on REDIS_URL; run as many as you like, on any machine reaching Redis."""
     settings = settings_or_exit()
     if settings.is_embedded:
         fail("REDIS_URL is not set: RQ workers need a real Redis (redis://host:port/db)")
-    names = queues or ["default"]
+    names = tuple(queues or ["default"])
     unknown = set(names) - {"vision", "asr", "default"}
     if unknown:
         fail(f"unknown queue(s) {', '.join(sorted(unknown))}; queues: vision, asr, default")
-    Worker(names, connection=make_redis(settings.redis_url)).work(with_scheduler=False)
+    if "asr" in names:
+        import telephony.speech.jobs  # noqa: F401  (preloaded for the forked work-horses)
+    from vision_feed.worker import run_worker
+
+    run_worker(settings.redis_url, queues=names, burst=burst)
+
+
+def _run_until_signal(factory) -> None:  # type: ignore[no-untyped-def]
+    """Run an async main(stop) until SIGINT or SIGTERM."""
+    import asyncio
+    import signal
+
+    async def main_loop() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await factory(stop)
+
+    asyncio.run(main_loop())
+
+
+@app.command()
+def gateway(speech: bool = typer.Option(True, help="transcribe calls live")) -> None:
+    """The telephony gateway: AMI connection, AudioSocket server, speech recognition."""
+    from dispatch.events.redis_client import make_async_redis
+    from dispatch.runtime import run_gateway_process
+
+    settings = settings_or_exit()
+
+    async def main_loop(stop) -> None:  # type: ignore[no-untyped-def]
+        client = make_async_redis(settings.redis_url)
+        try:
+            await run_gateway_process(settings, client, stop, with_speech=speech)
+        except SettingsError as exc:
+            fail(str(exc))
+        finally:
+            await client.aclose()
+
+    console.print(f"gateway: AMI {settings.ami_host}:{settings.ami_port}, "
+                  f"AudioSocket {settings.audiosocket_bind}")
+    _run_until_signal(main_loop)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    city: str = typer.Option("lahore", help="city cut from Geofabrik's Pakistan extract"),
+    models: list[str] = typer.Option(None, "--model", help="speech models to download"),
+    dest: str = typer.Option("var", help="where maps/ and models/ go"),
+    skip_map: bool = typer.Option(False, help="models only"),
+) -> None:
+    """Download the city's OSM extract and the speech models from their publishers, verified."""
+    from pathlib import Path
+
+    from routing.fetch import fetch_city
+    from routing.types import RoutingError
+    from telephony.speech.fetch import CATALOGUE, fetch_models
+
+    root = Path(dest)
+    try:
+        if not skip_map:
+            path = fetch_city(city, root / "maps")
+            console.print(f"map: {path}  (next: helpline15 map import {path})")
+        for model_path in fetch_models(models or list(CATALOGUE), root / "models"):
+            console.print(f"model: {model_path}")
+    except (RoutingError, OSError, RuntimeError) as exc:
+        fail(f"fetch failed: {exc}", code=1)
 
 
 @app.command()
 def scheduler() -> None:
     """The alert timer loop: rebuilds timers from the database, then follows incidents."""
-    import asyncio
-    import signal
-
     from dispatch.alerts.scheduling import AlertScheduling
     from dispatch.context import AppContext
     from dispatch.events.redis_client import make_async_redis
@@ -159,11 +221,7 @@ def scheduler() -> None:
     settings = settings_or_exit()
     ctx = AppContext.from_settings(settings)
 
-    async def main_loop() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def main_loop(stop) -> None:  # type: ignore[no-untyped-def]
         client = make_async_redis(settings.redis_url)
         try:
             await AlertScheduling(ctx, client).run(stop)
@@ -171,7 +229,7 @@ def scheduler() -> None:
             await client.aclose()
 
     console.print("alert scheduler running")
-    asyncio.run(main_loop())
+    _run_until_signal(main_loop)
     ctx.close()
 
 
