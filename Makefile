@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install system-deps
+.PHONY: demo test lint install system-deps browser-deps test-deps
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: system-deps $(STAMP)
+
+# The test suite also drives a real browser.
+test-deps: browser-deps
 
 # PortAudio for PyAudio (radio gateway). Installed only where apt-get exists and we may use it.
 system-deps:
@@ -27,8 +30,17 @@ system-deps:
 demo: install
 	$(BIN)/helpline15 demo
 
-test: install
+test: install test-deps
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
+
+# Debian's Chromium for the browser tests (tests/workflow). Never `playwright install`: the
+# tests drive the system browser. Installed only where apt-get exists and we are root.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-core >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-core >/dev/null; \
+	  else echo "note: Chromium not found; install Debian's chromium for the browser tests (or set H15_CHROMIUM)"; fi; \
+	fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ PAGES_DIR = CONSOLE_DIR / "pages"
 STATIC_DIR = CONSOLE_DIR / "static"
 PAGES = {"call-taker": "call_taker.html", "handset": "handset.html",
          "supervisor": "supervisor.html", "": "index.html"}
+SAFE_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                 ".png": "image/png", ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8",
                 ".txt": "text/plain; charset=utf-8"}
@@ -43,7 +45,8 @@ def security_headers(request: Request) -> dict[str, str]:
         if parts.scheme in ("http", "https") and netloc:
             images.append(f"{parts.scheme}://{netloc}")
     host = request.headers.get("host", "")
-    sockets = f" ws://{host} wss://{host}" if host else ""
+    # The Host header is client-supplied: reflect it only if it is a plain host[:port].
+    sockets = f" ws://{host} wss://{host}" if SAFE_HOST.fullmatch(host) else ""
     policy = "; ".join([
         "default-src 'self'",
         "script-src 'self'",

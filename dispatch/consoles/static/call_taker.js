@@ -1,28 +1,16 @@
 // Call-taker console: the call pops, the transcript scrolls, suggestions are accepted with one
 // key each, the incident is created and the first recommended unit dispatched — keyboard only.
 import {
-  $, api, bi, boot, connectionBadge, el, errorText, haversineM, isTyping, label, LiveFeed,
-  NetworkError, notify, pkTime, PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS,
+  $, api, bi, boot, connectionBadge, el, errorText, isTyping, label, LiveFeed,
+  notify, pkTime, PRIORITY_LABELS, TYPE_LABELS,
 } from "./common.js";
-import { createMap, drawRoute, fitTo, leaflet, PRIORITY_COLOURS, STATUS_COLOURS, upsertCircle }
-  from "./map.js";
+import { state, transcriptText } from "./ct_state.js";
+import { createMap, leaflet, PRIORITY_COLOURS, upsertCircle } from "./map.js";
+import { dispatchSelected, loadRecommendations, renderRecs } from "./recommend.js";
+import {
+  acceptAll, acceptLocation, acceptPriority, acceptType, renderSuggestions, scheduleTriage,
+} from "./suggestions.js";
 
-const state = {
-  calls: new Map(), // id -> call (summary merged with details)
-  byUuid: new Map(), // audiosocket uuid -> call id
-  segments: new Map(), // call id -> Map(seq -> {kind, text})
-  orphans: new Map(), // uuid -> [transcript messages] whose call is not known yet
-  selected: null,
-  suggestion: null,
-  triageMissing: false,
-  incident: null,
-  recs: [],
-  recIndex: 0,
-  map: null,
-  markers: new Map(),
-  routes: null,
-  candidates: null,
-};
 
 const onlyDigits = (v) => (v === "" || v === null || v === undefined ? null : Number(v));
 
@@ -80,6 +68,13 @@ function onMessage(message) {
     const isNew = !state.calls.has(data.id);
     addCall(data);
     if (isNew) loadCallDetails(data.id);
+  } else if (type === "call.aml") {
+    // A handset location (AML SMS) for a call: offer it as the location at once.
+    const call = state.calls.get(data.id);
+    if (call) {
+      Object.assign(call, { aml_lat: data.lat, aml_lon: data.lon, aml_radius_m: data.radius_m });
+      if (data.id === state.selected) { renderCall(); renderSuggestions(); }
+    }
   } else if (type === "transcript.partial" || type === "transcript.final") {
     onTranscript(type.split(".")[1], data);
   } else if (type.startsWith("incident.") || type.startsWith("assignment.")) {
@@ -188,10 +183,28 @@ async function loadHistory() {
   list.replaceChildren();
   if (!call || !call.caller_number) return;
   try {
-    // No per-number endpoint yet: the recent calls, filtered here.
-    const result = await api("/calls?limit=500");
-    if (!result.ok) { list.append(el("li", {}, `History unavailable (${result.status})`)); return; }
-    const earlier = result.data.filter((c) => c.caller_number === call.caller_number && c.id !== call.id);
+    const result = await api(`/calls/${call.id}/history`);
+    if (result.ok) {
+      const h = result.data;
+      const flags = [];
+      if (h.prank_suspect) flags.push(el("li", { class: "flag prank" }, bi("Possible prank caller", "ممکنہ جعلی کال")));
+      else if (h.repeat_caller) flags.push(el("li", { class: "flag repeat" }, bi("Repeat caller", "بار بار کال")));
+      for (const reason of h.reasons || []) flags.push(el("li", { class: "muted" }, reason));
+      const rows = h.calls.map((c) => el("li", {}, `${pkTime(c.at)} · ${c.state}`,
+        c.incident_id ? [` · #${c.incident_id} `, label(TYPE_LABELS, c.incident_type),
+          c.disposition ? ` · ${c.disposition}` : ""] : ""));
+      list.replaceChildren(...flags, ...(rows.length ? rows
+        : [el("li", { class: "muted" }, "First call from this number / پہلی کال")]));
+      return;
+    }
+    if (result.status !== 404 || /call/i.test(result.data?.detail || "")) {
+      list.append(el("li", {}, `History unavailable (${errorText(result)})`));
+      return;
+    }
+    // An older server without the history endpoint: the recent calls, filtered here.
+    const recent = await api("/calls?limit=500");
+    if (!recent.ok) { list.append(el("li", {}, `History unavailable (${recent.status})`)); return; }
+    const earlier = recent.data.filter((c) => c.caller_number === call.caller_number && c.id !== call.id);
     list.replaceChildren(...(earlier.length ? earlier.map((c) => el("li", {},
       `${pkTime(c.ringing_at)} · ${c.state}${c.incident_id ? ` · incident #${c.incident_id}` : ""}`))
       : [el("li", { class: "muted" }, "First call from this number / پہلی کال")]));
@@ -206,104 +219,7 @@ function renderTranscript() {
   box.scrollTop = box.scrollHeight;
 }
 
-function transcriptText() {
-  const segments = state.segments.get(state.selected) || new Map();
-  return [...segments.entries()].sort((a, b) => a[0] - b[0]).filter(([, s]) => s.kind === "final")
-    .map(([, s]) => s.text).join(" ").trim();
-}
 
-let triageTimer = null;
-function scheduleTriage() {
-  clearTimeout(triageTimer);
-  triageTimer = setTimeout(runTriage, 500);
-}
-
-async function runTriage() {
-  const text = transcriptText();
-  if (!text || state.triageMissing) return;
-  let result;
-  try {
-    result = await api("/intake/triage", { method: "POST", body: { text } });
-  } catch (error) { notify(`Triage: ${error.message}`, "warn"); return; }
-  if (result.status === 404 || result.status === 405) {
-    state.triageMissing = true;
-    $("#suggestions").replaceChildren(el("p", { class: "warn" },
-      "Triage service not available: choose type, priority and location yourself / "
-      + "خودکار تجویز دستیاب نہیں"));
-    return;
-  }
-  if (!result.ok) { notify(`Triage failed: ${errorText(result)}`, "error"); return; }
-  state.suggestion = result.data;
-  renderSuggestions();
-}
-
-function suggestionRow(key, title, content, accept) {
-  return el("div", { class: "suggestion", dataset: { key } }, el("strong", {}, title), " ", content,
-    " ", el("button", { type: "button", class: "accept", onclick: accept }, `Accept [${key}]`));
-}
-
-function renderSuggestions() {
-  const box = $("#suggestions");
-  const s = state.suggestion;
-  const call = state.calls.get(state.selected);
-  const rows = [];
-  if (s && s.incident_type) {
-    rows.push(suggestionRow("1", "Type", [label(TYPE_LABELS, s.incident_type),
-      ` ${Math.round((s.confidence || 0) * 100)}%`], () => acceptType()));
-  }
-  if (s && s.priority) {
-    rows.push(suggestionRow("2", "Priority", [label(PRIORITY_LABELS, s.priority),
-      (s.priority_reasons || []).length ? ` (${s.priority_reasons.join("; ")})` : ""],
-    () => acceptPriority()));
-  }
-  if (s && s.location) {
-    rows.push(suggestionRow("3", "Location", `${s.location.text || ""} (${s.location.source || "?"})`,
-      () => acceptLocation(s.location)));
-  }
-  if (call && call.aml_lat !== null && call.aml_lat !== undefined) {
-    rows.push(suggestionRow("4", "AML fix", `${call.aml_lat.toFixed(5)}, ${call.aml_lon.toFixed(5)}`,
-      () => acceptLocation({ text: "AML fix", lat: call.aml_lat, lon: call.aml_lon, source: "aml" })));
-  }
-  if (!rows.length && !state.triageMissing) rows.push(el("p", { class: "muted" }, "No suggestion yet"));
-  if (rows.length || !state.triageMissing) box.replaceChildren(...rows);
-  drawCandidates();
-}
-
-function drawCandidates() {
-  if (!state.candidates) return;
-  state.candidates.clearLayers();
-  const s = state.suggestion;
-  const places = [...((s && s.location_candidates) || []), ...(s && s.location ? [s.location] : [])];
-  const points = [];
-  for (const place of places) {
-    if (place.lat === null || place.lat === undefined) continue;
-    points.push([place.lat, place.lon]);
-    leaflet.circleMarker([place.lat, place.lon], { radius: 7, color: "#0f766e", fillOpacity: 0.4,
-      className: "candidate" }).bindTooltip(place.text || "candidate")
-      .on("click", () => acceptLocation(place)).addTo(state.candidates);
-  }
-  if (points.length) fitTo(state.map, points);
-}
-
-function acceptType() {
-  if (state.suggestion?.incident_type) $("#f-type").value = state.suggestion.incident_type;
-}
-function acceptPriority() {
-  if (state.suggestion?.priority) $("#f-priority").value = state.suggestion.priority;
-}
-function acceptLocation(place) {
-  if (!place) return;
-  $("#f-location").value = place.text || "";
-  $("#f-lat").value = place.lat ?? "";
-  $("#f-lon").value = place.lon ?? "";
-  $("#f-location").dataset.source = place.source || "";
-}
-function acceptAll() {
-  acceptType();
-  acceptPriority();
-  acceptLocation(state.suggestion?.location);
-  $("#f-type").focus();
-}
 
 function bindKeys() {
   $("#incident-form").addEventListener("submit", (event) => { event.preventDefault(); createIncident(); });
@@ -389,88 +305,6 @@ function renderIncident() {
   }
 }
 
-async function loadRecommendations() {
-  const inc = state.incident;
-  let result;
-  try { result = await api(`/incidents/${inc.id}/recommendations?k=3`); } catch (error) {
-    notify(error.message, "warn");
-    return;
-  }
-  if (result.ok) {
-    state.recs = result.data.map((r) => ({ ...r, source: "route" }));
-  } else if (result.status === 404 && !/incident/i.test(result.data?.detail || "")) {
-    notify("Routing recommendations not available: nearest by straight line / "
-      + "راستے کی تجویز دستیاب نہیں", "warn");
-    state.recs = await straightLineUnits(inc);
-  } else {
-    notify(`Recommendations failed: ${errorText(result)}`, "error");
-    state.recs = [];
-  }
-  state.recIndex = 0;
-  renderRecs();
-}
-
-async function straightLineUnits(inc) {
-  const result = await api("/units?status=available");
-  if (!result.ok) return [];
-  const hasPoint = inc.lat !== null && inc.lat !== undefined;
-  return result.data.map((u) => ({
-    unit_id: u.id, call_sign: u.call_sign, status: u.status, eta_s: null,
-    route: hasPoint && u.last_lat !== null ? [[u.last_lat, u.last_lon], [inc.lat, inc.lon]] : null,
-    lat: u.last_lat, lon: u.last_lon, source: "straight",
-    distance_m: hasPoint && u.last_lat !== null ? haversineM(inc.lat, inc.lon, u.last_lat, u.last_lon) : null,
-  })).sort((a, b) => (a.distance_m ?? Infinity) - (b.distance_m ?? Infinity)).slice(0, 5);
-}
-
-function renderRecs() {
-  const list = $("#recommendations");
-  list.replaceChildren(...state.recs.map((r, i) => el("li", {
-    class: `rec ${i === state.recIndex ? "selected" : ""} ${r.dispatched ? "dispatched" : ""}`,
-    dataset: { unitId: r.unit_id }, onclick: () => { state.recIndex = i; renderRecs(); },
-  }, el("strong", {}, r.call_sign || `unit ${r.unit_id}`), " · ",
-  r.eta_s !== null && r.eta_s !== undefined ? `ETA ${Math.floor(r.eta_s / 60)}m ${Math.round(r.eta_s % 60)}s` : "ETA —",
-  r.distance_m !== null && r.distance_m !== undefined ? ` · ${(r.distance_m / 1000).toFixed(1)} km` : "",
-  r.status ? [" · ", label(STATUS_LABELS, r.status)] : "")));
-  if (!state.map) return;
-  const chosen = state.recs[state.recIndex];
-  drawRoute(state.map, state.routes, chosen?.route, { dashed: chosen?.source !== "route" });
-  const points = [];
-  for (const r of state.recs) {
-    const start = r.route?.[0] || (r.lat !== null && r.lat !== undefined ? [r.lat, r.lon] : null);
-    if (!start) continue;
-    points.push(start);
-    upsertCircle(state.map, state.markers, `unit-${r.unit_id}`, start[0], start[1], {
-      colour: STATUS_COLOURS[r.status || "available"], radius: 7, tooltip: r.call_sign,
-      classes: `unit-marker unit-${r.unit_id} status-${r.status || "available"}` });
-  }
-  if (state.incident?.lat !== null && state.incident?.lat !== undefined) {
-    points.push([state.incident.lat, state.incident.lon]);
-  }
-  fitTo(state.map, points);
-}
-
-async function dispatchSelected() {
-  const inc = state.incident;
-  const rec = state.recs[state.recIndex];
-  if (!inc || !rec) { notify("Create the incident first, then choose a unit", "warn"); return; }
-  let result;
-  try {
-    result = await api(`/incidents/${inc.id}/assignments`, { method: "POST", body: { unit_id: rec.unit_id } });
-  } catch (error) {
-    if (error instanceof NetworkError) notify(`Not dispatched: ${error.message}`, "error");
-    return;
-  }
-  if (result.status === 403) { notify("Your role cannot dispatch; ask a dispatcher", "error"); return; }
-  if (!result.ok) {
-    notify(`Not dispatched: ${errorText(result)}`, "error");
-    await loadRecommendations();
-    return;
-  }
-  rec.dispatched = true;
-  rec.status = "dispatched";
-  notify(`${rec.call_sign || rec.unit_id} dispatched to #${inc.id} / روانہ`, "ok");
-  renderRecs();
-}
 
 function onIncidentEvent(type, data) {
   const inc = state.incident;
@@ -482,5 +316,9 @@ function onIncidentEvent(type, data) {
   } else if (type.startsWith("assignment.")) {
     const rec = state.recs.find((r) => r.unit_id === data.unit_id);
     if (rec) { rec.status = data.status; renderRecs(); }
+    // The incident follows its units (its status changes carry no event of their own).
+    if (data.status === "on_scene") inc.status = "on_scene";
+    else if (data.status === "dispatched" && inc.status === "open") inc.status = "dispatched";
+    renderIncident();
   }
 }

@@ -38,6 +38,11 @@ async function start() {
   const feed = new LiveFeed("handset", onMessage, {
     onState: (s) => { connectionBadge(s); if (s === "live") flush(); } }).start();
   await loadUnits();
+  if (state.position) {
+    upsertCircle(state.map, state.markers, "me", state.position.lat, state.position.lon, {
+      colour: STATUS_COLOURS.en_route, radius: 7, classes: "me-marker" });
+    fitTo(state.map, [[state.position.lat, state.position.lon]]);
+  }
   await loadCurrentAssignment();
   feed.release();
   startGps();

@@ -21,11 +21,11 @@ export function createMap(element, { center = DEFAULT_CENTER, zoom = 12 } = {}) 
     L.tileLayer(window.H15_TILE_URL, { maxZoom: 19 }).addTo(map);
   }
   const roads = L.layerGroup().addTo(map);
-  loadRoads(roads);
+  loadRoads(map, roads);
   return map;
 }
 
-async function loadRoads(layer) {
+async function loadRoads(map, layer) {
   let result;
   try {
     result = await api("/map/roads");
@@ -33,9 +33,10 @@ async function loadRoads(layer) {
     notify(`Road map not loaded: ${error.message}`, "warn");
     return;
   }
-  if (result.status === 404) {
+  if (result.status === 404 || result.status === 503) {
     if (!window.H15_TILE_URL) {
-      notify("Road map service not available: markers only / سڑکوں کا نقشہ دستیاب نہیں", "warn");
+      const detail = typeof result.data?.detail === "string" ? ` (${result.data.detail})` : "";
+      notify(`Road map not available${detail}: markers only / سڑکوں کا نقشہ دستیاب نہیں`, "warn");
     }
     return;
   }
@@ -44,10 +45,15 @@ async function loadRoads(layer) {
     return;
   }
   const renderer = L.canvas({ padding: 0.2 });
-  L.geoJSON(result.data, {
+  const drawn = L.geoJSON(result.data, {
     style: { color: "#9ca3af", weight: 1.2, opacity: 0.9, renderer },
     interactive: false,
   }).addTo(layer);
+  map.getContainer().dataset.roads = String((result.data.features || []).length);
+  // Show the city the map covers, unless the console has already shown its own markers.
+  if (!map.h15Fitted && drawn.getBounds().isValid()) {
+    map.fitBounds(drawn.getBounds(), { animate: false });
+  }
 }
 
 // One marker per id, restyled in place: status/priority changes are visible at a glance and the
@@ -76,6 +82,7 @@ export function fitTo(map, points) {
   const valid = points.filter((p) => p && p[0] !== null && p[0] !== undefined);
   if (!map || valid.length === 0) return;
   map.invalidateSize(); // the container may have been laid out after the map was created
+  map.h15Fitted = true;
   // No animation: a console redraws often, and a half-finished zoom misleads.
   if (valid.length === 1) map.setView(valid[0], Math.max(map.getZoom(), 14), { animate: false });
   else map.fitBounds(L.latLngBounds(valid), { padding: [30, 30], maxZoom: 16, animate: false });
@@ -85,8 +92,10 @@ export function drawRoute(map, layer, points, { colour = "#2563eb", dashed = fal
   if (!map) return null;
   layer.clearLayers();
   if (!points || points.length < 2) return null;
+  // Dashed = a straight line (no road route known); solid = the route on our road graph.
   return L.polyline(points, { color: colour, weight: 4, opacity: 0.8,
-    dashArray: dashed ? "6 8" : null }).addTo(layer);
+    dashArray: dashed ? "6 8" : null, className: dashed ? "route straight" : "route road" })
+    .addTo(layer);
 }
 
 export const leaflet = L;

@@ -2,7 +2,7 @@
 // alerts by tier with acknowledge, KPI tiles; everything filterable by station.
 import {
   $, api, bi, boot, connectionBadge, el, errorText, label, LiveFeed, notify, pkTime,
-  PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS,
+  STATUS_LABELS, TYPE_LABELS,
 } from "./common.js";
 import { createMap, fitTo, PRIORITY_COLOURS, STATUS_COLOURS, upsertCircle } from "./map.js";
 

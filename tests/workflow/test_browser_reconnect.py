@@ -1,0 +1,46 @@
+"""A console that loses its connection catches up on what it missed, without duplicates."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dispatch.events.streams import CALLS
+from tests.workflow.conftest import City, LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+def ring(live_server: LiveServer, linkedid: str, number: str) -> None:
+    live_server.ctx.events.publish(CALLS, "call.ringing", {
+        "linkedid": linkedid, "caller_number": number, "channel": f"PJSIP/trunk-{linkedid}",
+        "at": "2026-11-22T05:00:00+00:00"})
+
+
+def test_console_reconnects_and_replays_what_it_missed(open_console, live_server: LiveServer,
+                                                       city: City) -> None:
+    page = open_console(live_server, "/console/call-taker", "ct")
+    ring(live_server, "1795400000.1", "03001110001")
+    page.wait_for_selector("#call-list li:has-text('03001110001')")
+
+    page.context.set_offline(True)
+    page.evaluate("window.h15Live.socket.close()")  # the dead zone drops the socket
+    page.wait_for_selector("#conn.offline")
+    ring(live_server, "1795400000.2", "03001110002")  # happens while the console is away
+    time.sleep(1.0)
+    assert "03001110002" not in page.inner_text("#call-list")
+    page.context.set_offline(False)
+    page.wait_for_selector("#conn.live", timeout=20_000)
+    page.wait_for_selector("#call-list li:has-text('03001110002')")
+
+    # A reload resumes from the ids kept in sessionStorage: still one row per call.
+    since = page.evaluate("JSON.parse(sessionStorage.getItem('h15.since.console'))")
+    assert "h15:calls" in since
+    page.reload()
+    page.wait_for_selector("#conn.live")
+    ring(live_server, "1795400000.3", "03001110003")
+    page.wait_for_selector("#call-list li:has-text('03001110003')")
+    texts = page.locator("#call-list li").all_inner_texts()
+    assert sorted(t.split(" ")[0] for t in texts) == ["03001110001", "03001110002",
+                                                      "03001110003"]
