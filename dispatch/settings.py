@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     recordings_dir: str = "var/recordings"
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, alias="H15_DATA_DIR")
     timezone_display: str = "Asia/Karachi"
+    # Outbound CAP 1.2 notifications of every alert (an SMS gateway's or DPO system's webhook).
+    alert_webhook_url: str | None = None
+    # A map tile server for the consoles, where a deployment has one; else roads are drawn
+    # from our own graph.
+    map_tile_url: str = ""
 
     demo_mode: bool = False
 

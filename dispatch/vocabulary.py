@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from alerts.policy import MILESTONES as _MILESTONES
+from alerts.policy import PRIORITIES as _PRIORITIES
+
 INCIDENT_TYPES: tuple[str, ...] = (
     "road_traffic_accident",
     "robbery_snatching",
@@ -20,7 +23,7 @@ INCIDENT_TYPES: tuple[str, ...] = (
     "prank_non_emergency",
     "information_request",
 )
-PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3", "P4")
+PRIORITIES: tuple[str, ...] = _PRIORITIES
 ROLES: tuple[str, ...] = ("call_taker", "dispatcher", "sho", "supervisor", "admin")
 UNIT_STATUSES: tuple[str, ...] = (
     "available",
@@ -33,16 +36,8 @@ UNIT_STATUSES: tuple[str, ...] = (
     "out_of_service",
 )
 UNIT_KINDS: tuple[str, ...] = ("patrol_car", "motorcycle", "response_van", "women_safety", "qrf")
-MILESTONES: tuple[str, ...] = (
-    "call_received",
-    "call_answered",
-    "incident_created",
-    "unit_dispatched",
-    "unit_acknowledged",
-    "unit_en_route",
-    "unit_on_scene",
-    "incident_closed",
-)
+# The milestone chain and priorities are the alert policy's own (one definition).
+MILESTONES: tuple[str, ...] = _MILESTONES
 ASSIGNMENT_STATUSES: tuple[str, ...] = (
     "dispatched",
     "acknowledged",

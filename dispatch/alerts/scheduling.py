@@ -143,4 +143,12 @@ class AlertScheduling:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.rebuild()
-        await asyncio.gather(self.scheduler.run(stop), self.follow_incidents(stop))
+        loops = [self.scheduler.run(stop), self.follow_incidents(stop)]
+        webhook = self.ctx.settings.alert_webhook_url
+        if webhook:
+            from alerts.notify import WebhookNotifier
+            from dispatch.alerts.delivery import AlertNotifier
+
+            loops.append(AlertNotifier(self.ctx, self.streams, WebhookNotifier(webhook),
+                                       consumer=self.consumer).run(stop))
+        await asyncio.gather(*loops)

@@ -19,3 +19,14 @@ class AlertRead(BaseModel):
     recipients: list
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+
+
+class AlertDeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    target: str
+    state: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    updated_at: datetime

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.alerts.models import Alert
+from dispatch.alerts.models import Alert, AlertDelivery
 from dispatch.audit.service import record_change, record_status
 from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.events.outbox import emit
@@ -60,6 +60,13 @@ def acknowledge(session: Session, *, alert_id: int, actor: str,
                   entity_id=alert.id, after={"state": "acknowledged"})
     emit(session, ALERTS, "alert.acknowledged", alert_event(alert, session))
     return alert
+
+
+def list_deliveries(session: Session, *, alert_id: int) -> list[AlertDelivery]:
+    if session.get(Alert, alert_id) is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return list(session.scalars(select(AlertDelivery).where(AlertDelivery.alert_id == alert_id)
+                                .order_by(AlertDelivery.id)))
 
 
 def alert_event(alert: Alert, session: Session) -> dict:

@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from dispatch.alerts import service
-from dispatch.alerts.schemas import AlertRead
+from dispatch.alerts.schemas import AlertDeliveryRead, AlertRead
 from dispatch.auth.deps import CurrentUser, DbSession, require_roles
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -17,6 +17,14 @@ def list_alerts(db: DbSession, state: Literal["open", "acknowledged", "resolved"
                 _: CurrentUser = Depends(require_roles("supervisor"))) -> list[AlertRead]:
     return [AlertRead.model_validate(a) for a in service.list_alerts(db, state=state,
                                                                      limit=limit)]
+
+
+@router.get("/{alert_id}/deliveries", response_model=list[AlertDeliveryRead])
+def deliveries(alert_id: int, db: DbSession,
+               _: CurrentUser = Depends(require_roles("supervisor"))) -> list[AlertDeliveryRead]:
+    """Outbound notifications of this alert (webhook / SMS gateway) and how each went."""
+    return [AlertDeliveryRead.model_validate(d)
+            for d in service.list_deliveries(db, alert_id=alert_id)]
 
 
 @router.post("/{alert_id}/ack", response_model=AlertRead)

@@ -33,8 +33,8 @@ REJECTED = Counter("h15_rejected_events_total", "Gateway events that could not b
 
 def apply_event(session: Session, event: Event) -> None:
     if event.stream == CALLS:
-        if event.type == "call.updated":
-            return  # our own announcement for the consoles
+        if event.type not in service.GATEWAY_EVENTS:
+            return  # our own announcements for the consoles (call.updated, call.aml)
         service.apply_call_event(session, event_type=event.type, data=event.data)
     elif event.stream == TRANSCRIPTS:
         kind = event.type.rsplit(".", 1)[-1]
@@ -89,16 +89,22 @@ class Persister:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception as exc:  # Redis restarting: wait and go on, never die silently
+            except Exception as exc:
+                if self._stop.is_set():
+                    return  # Redis restarting: wait and go on, never die silently
                 log.exception("persister poll failed; retrying")
                 if on_error:
                     on_error(exc)
                 self._stop.wait(1.0)
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="h15-persister", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.run, name="h15-persister", daemon=True)
+        self._thread.start()
+        return self._thread
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop after the current poll, so no poll runs on a closed connection."""
         self._stop.set()
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join(timeout_s)

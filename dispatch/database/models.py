@@ -1,6 +1,6 @@
 """Imports every model so that metadata is complete (Alembic, create_all)."""
 
-from dispatch.alerts.models import Alert
+from dispatch.alerts.models import Alert, AlertDelivery
 from dispatch.assignments.models import Assignment
 from dispatch.audit.models import AuditEntry, StatusChange
 from dispatch.calls.models import Call, TranscriptSegment
@@ -12,6 +12,7 @@ from dispatch.users.models import RevokedToken, User
 
 __all__ = [
     "Alert",
+    "AlertDelivery",
     "Assignment",
     "AuditEntry",
     "Base",

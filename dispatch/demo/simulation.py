@@ -88,7 +88,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ call-taker
     def _take_calls(self) -> None:
-        from dispatch.intake.service import default_triage
+        from dispatch.intake.engine import engine_for
 
         with session_scope(self.ctx.sessions) as session:
             waiting = session.scalars(select(Call).where(Call.incident_id.is_(None),
@@ -98,7 +98,7 @@ class Simulation:
                 if not finals:
                     continue
                 text = " ".join(finals)
-                result = default_triage()(text)
+                result = engine_for(self.ctx)(text)
                 scripted = self.script_by_caller.get(call.caller_number or "")
                 incident_type = (scripted.type_override if scripted and scripted.type_override
                                  else result.incident_type)

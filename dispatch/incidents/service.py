@@ -202,6 +202,7 @@ def set_status(session: Session, *, incident: Incident, status: str, actor: str)
     record_status(session, entity_type="incident", entity_id=incident.id,
                   from_status=incident.status, to_status=status, actor=actor)
     incident.status = status
+    emit(session, INCIDENTS, "incident.status", incident_event(incident))
 
 
 def incident_event(incident: Incident) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+from dispatch.auth.deps import CurrentUser, DbSession, get_context, require_roles
 from dispatch.calls.service import get_call
+from dispatch.context import AppContext
 from dispatch.errors import Invalid
 from dispatch.intake import records
 from dispatch.intake.aml import AmlParseError, parse_aml
+from dispatch.intake.engine import engine_for
 from dispatch.intake.schemas import TriageResult
-from dispatch.intake.service import default_triage
 
 router = APIRouter(tags=["intake"])
 INTAKE_ROLES = ("call_taker", "dispatcher", "supervisor")
@@ -66,7 +67,7 @@ class CallerHistoryResponse(BaseModel):
 
 
 @router.post("/intake/triage", response_model=TriageResult)
-async def triage(body: TriageRequest, db: DbSession,
+async def triage(body: TriageRequest, db: DbSession, ctx: AppContext = Depends(get_context),
                  _: CurrentUser = Depends(require_roles(*INTAKE_ROLES))) -> Any:
     history = None
     if body.call_id is not None:
@@ -74,7 +75,7 @@ async def triage(body: TriageRequest, db: DbSession,
         if call.caller_number:
             history = records.as_history(records.past_calls(
                 db, caller_number=call.caller_number, before_call_id=call.id))
-    engine = await run_in_threadpool(default_triage)
+    engine = await run_in_threadpool(engine_for, ctx)
     try:
         return engine(body.text, caller_history=history)
     except ValueError as exc:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from vision_feed.cameras import Camera
 from vision_feed.jobs import enqueue_due_cameras
 
 SECRET = "e2e-secret-key-that-is-long-enough-0123456789"
-DB_NAME = "h15t_e2e"
+DB_NAME = f"h15t_e2e_{uuid.uuid4().hex[:8]}"
 REDIS_URL = f"{REDIS_BASE_URL}/9"
 CLI = [sys.executable, "-m", "dispatch.cli"]
 pytestmark = pytest.mark.slow

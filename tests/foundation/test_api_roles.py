@@ -44,6 +44,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
                                                              "admin"},
     ("GET", "/api/v1/alerts"): {"supervisor", "admin"},
     ("POST", "/api/v1/alerts/{alert_id}/ack"): {"supervisor", "admin"},
+    ("GET", "/api/v1/alerts/{alert_id}/deliveries"): {"supervisor", "admin"},
     ("GET", "/api/v1/audit"): {"supervisor", "admin"},
     ("GET", "/api/v1/metrics"): {"supervisor", "admin"},
     ("POST", "/api/v1/intake/triage"): {"call_taker", "dispatcher", "supervisor", "admin"},

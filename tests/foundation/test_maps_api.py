@@ -146,3 +146,12 @@ def test_no_map_is_a_clear_503(client: TestClient, ctx: AppContext) -> None:
                                  "to": {"lat": 33.6, "lon": 73.1}})
     assert response.status_code == 503 and "no road map" in response.json()["detail"]
 
+
+
+def test_triage_finds_places_of_the_loaded_map(client: TestClient, city: dict) -> None:
+    kohsar = next(p for p in city["graph"].pois("police") if "Kohsar" in p.name)
+    response = client.post("/api/v1/intake/triage", headers=headers(client, "disp"),
+                           json={"text": "road accident near kohsar police station"})
+    location = response.json()["location"]
+    assert location["source"] == "osm" and "Kohsar" in location["text"]
+    assert abs(location["lat"] - kohsar.lat) < 0.003 and abs(location["lon"] - kohsar.lon) < 0.003

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ EXPECTED_TABLES = set(Base.metadata.tables)
 @pytest.fixture
 def empty_pg() -> Iterator[str]:
     """A database of its own, because this test empties and refills the schema."""
-    name = "h15t_migrations"
+    name = f"h15t_migrations_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    name = "h15t_serve_cli"
+    name = f"h15t_serve_cli_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
