@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from dispatch.alerts.views import router as alerts_router
@@ -28,6 +28,11 @@ from dispatch.maps.service import load_map, map_service, start_congestion_refres
 from dispatch.maps.views import router as maps_router
 from dispatch.metrics import metrics_middleware, metrics_response
 from dispatch.realtime.views import router as realtime_router
+from dispatch.security import (
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+    install_log_redaction,
+)
 from dispatch.settings import Settings, get_settings
 from dispatch.stations.views import router as stations_router
 from dispatch.units.views import router as units_router
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     """Build the app; `background=True` also runs the event persister in this process."""
     settings = settings or (context.settings if context else get_settings())
     settings.signing_key()  # fail at start-up, not at the first login, if SECRET_KEY is missing
+    install_log_redaction([settings.secret_key, settings.ami_secret])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -84,6 +90,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.state.ctx = context or AppContext.from_settings(settings)
     app.middleware("http")(metrics_middleware)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (users_router, stations_router, units_router, calls_router, incidents_router,
@@ -101,6 +109,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
 
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(IntegrityError, _integrity_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _data_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     return app
 
@@ -137,6 +147,20 @@ async def _integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
     log.warning("integrity error: %s", exc.orig)
     return JSONResponse({"detail": "conflicts with existing data (duplicate or missing "
                                    "reference)"}, status_code=409)
+
+
+async def _data_error(_: Request, exc: DataError) -> JSONResponse:
+    # e.g. a NUL byte in text or an id beyond the column's range: the client's input, not a 500
+    log.warning("data error: %s", exc.orig)
+    return JSONResponse({"detail": f"a value cannot be stored: {str(exc.orig).splitlines()[0]}"},
+                        status_code=422)
+
+
+async def _database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+    # PostgreSQL restarting or unreachable: nothing was stored, so the client may retry
+    log.error("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+    return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry"},
+                        status_code=503, headers={"Retry-After": "2"})
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -30,9 +30,13 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def settings_or_exit(**overrides: object):  # type: ignore[no-untyped-def]
+    """Validated settings; secrets are redacted from every log line of this process."""
+    from dispatch.security import install_log_redaction
+
     try:
         settings = load_settings(**overrides)
         settings.signing_key()
+        install_log_redaction([settings.secret_key, settings.ami_secret])
         return settings
     except SettingsError as exc:
         fail(str(exc))

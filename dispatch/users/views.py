@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from dispatch.auth.deps import (
@@ -12,6 +12,7 @@ from dispatch.auth.deps import (
     token_ttl,
 )
 from dispatch.context import AppContext
+from dispatch.security import client_address, login_rate_limiter, refuse_if_rate_limited
 from dispatch.users import service
 from dispatch.users.schemas import Token, UserCreate, UserRead
 
@@ -21,15 +22,20 @@ router = APIRouter(tags=["auth"])
 @router.post("/auth/token", response_model=Token)
 def issue_token(
     db: DbSession,
+    request: Request,
     form: OAuth2PasswordRequestForm = Depends(),
     ctx: AppContext = Depends(get_context),
 ) -> Token:
     """OAuth2 password flow: a bearer token carrying the user's role and station."""
+    limiter, client_ip = login_rate_limiter(request), client_address(request)
+    refuse_if_rate_limited(limiter, form.username, client_ip)
     result = service.login(db, username=form.username, password=form.password,
                            key=ctx.settings.signing_key(), ttl=token_ttl(ctx))
     if result is None:
+        limiter.record_failure(form.username, client_ip)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password",
                             headers={"WWW-Authenticate": "Bearer"})
+    limiter.reset(form.username, client_ip)
     token, claims = result
     return Token(access_token=token, role=claims.role, station_id=claims.station_id,
                  expires_at=claims.expires_at.isoformat())

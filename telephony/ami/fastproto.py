@@ -10,11 +10,13 @@ tracker handles; responses, and events that carry an ``ActionID`` (``CoreShowCha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+log = logging.getLogger(__name__)
 EventCallback = Callable[[dict[str, str]], None]
 _SEPARATOR = b"\r\n\r\n"
 # events panoramisk itself acts on (reconnect on Shutdown, resend queued actions when booted)
@@ -32,6 +34,7 @@ class FastAMIProtocol(AMIProtocol):
         super().connection_made(transport)
         self._pending = b""
         self.skipped_events = 0
+        self.bad_messages = 0
 
     def data_received(self, data: bytes) -> None:
         if self.version is None and data.startswith(b"Asterisk Call Manager/"):
@@ -63,6 +66,12 @@ class FastAMIProtocol(AMIProtocol):
             self._slow(text)
 
     def _slow(self, text: str) -> None:
-        message = Message.from_line(text)
-        if message is not None:
-            self.handle_message(message)
+        try:
+            message = Message.from_line(text)
+            if message is not None:
+                self.handle_message(message)
+        except Exception:
+            # panoramisk turns a repeated header (two `Event:` or `ActionID:` lines) into a
+            # list and then fails on it; one odd message must not drop the AMI link.
+            self.bad_messages += 1
+            log.warning("unparseable AMI message skipped (%d bytes)", len(text), exc_info=True)

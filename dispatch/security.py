@@ -1,0 +1,353 @@
+"""Defences at the edge of the API: login rate limiting, security headers, body limits, redaction.
+
+Why each exists:
+
+* Login rate limiting stops password guessing against a known user name. Failures are counted
+  in Redis per (user name, client address) so every API replica sees the same count; the
+  embedded `memory://` mode keeps the count in this process.
+* Security headers stop the consoles being framed (click-jacking), sniffed or leaking the URL
+  of an incident in a Referer; the CSP allows only this origin's scripts, styles and sockets.
+* A request body limit refuses oversized uploads (413) before they are read into memory.
+* Log redaction keeps bearer tokens, SECRET_KEY, AMI_SECRET and AMI `Secret:` lines out of
+  every log record, whichever library wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from fastapi import HTTPException, Request, status
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# ---------------------------------------------------------------------------------------------
+# login rate limiting
+
+
+@dataclass
+class LoginRateLimiter:
+    """At most `max_failures` failed logins per (user name, client) in `window_s` seconds.
+
+    The window is fixed from the first failure: simple, and a guesser gets at most
+    `max_failures` tries per window. A successful login clears the count.
+    """
+
+    client: redis.Redis | None = None
+    max_failures: int = 10
+    window_s: int = 300
+    _memory: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @staticmethod
+    def key(username: str, client_ip: str) -> str:
+        return f"h15:login_failures:{username.strip().lower()}:{client_ip}"
+
+    def retry_after(self, username: str, client_ip: str) -> int:
+        """Seconds until this user may try again from this address; 0 if allowed now."""
+        key = self.key(username, client_ip)
+        if self.client is None:
+            with self._lock:
+                count, expires = self._memory.get(key, (0, 0.0))
+                remaining = expires - time.monotonic()
+                if remaining <= 0:
+                    self._memory.pop(key, None)
+                    return 0
+            return max(1, int(remaining + 0.999)) if count >= self.max_failures else 0
+        try:
+            count, ttl = self.client.pipeline().get(key).ttl(key).execute()
+        except redis.RedisError:  # fail open: an outage must not lock every officer out
+            log.warning("login rate limit unavailable (Redis down); allowing the attempt")
+            return 0
+        if count is None or int(count) < self.max_failures:
+            return 0
+        return max(1, int(ttl)) if ttl and int(ttl) > 0 else self.window_s
+
+    def record_failure(self, username: str, client_ip: str) -> int:
+        """Count a failed login; returns the failures so far in this window."""
+        key = self.key(username, client_ip)
+        if self.client is None:
+            with self._lock:
+                now = time.monotonic()
+                count, expires = self._memory.get(key, (0, now + self.window_s))
+                if expires <= now:
+                    count, expires = 0, now + self.window_s
+                self._memory[key] = (count + 1, expires)
+                return count + 1
+        try:
+            count, _ = (self.client.pipeline().incr(key).expire(key, self.window_s, nx=True)
+                        .execute())
+        except redis.RedisError:
+            log.warning("could not count a failed login for %r (Redis down)", username)
+            return 0
+        return int(count)
+
+    def reset(self, username: str, client_ip: str) -> None:
+        key = self.key(username, client_ip)
+        if self.client is None:
+            with self._lock:
+                self._memory.pop(key, None)
+        else:
+            try:
+                self.client.delete(key)
+            except redis.RedisError:
+                log.warning("could not clear failed logins for %r (Redis down)", username)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def login_rate_limiter(request: Request) -> LoginRateLimiter:
+    """The app's limiter (one per app, on the app's Redis unless embedded)."""
+    state = request.app.state
+    limiter = getattr(state, "login_limiter", None)
+    if limiter is None:
+        ctx = state.ctx
+        embedded = ctx.settings.redis_url.startswith("memory://")
+        limiter = LoginRateLimiter(client=None if embedded else ctx.redis)
+        state.login_limiter = limiter
+    return limiter
+
+
+def refuse_if_rate_limited(limiter: LoginRateLimiter, username: str, client_ip: str) -> None:
+    wait = limiter.retry_after(username, client_ip)
+    if wait:
+        log.warning("login refused for %r from %s: too many failures", username, client_ip)
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"too many failed logins; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
+
+
+# ---------------------------------------------------------------------------------------------
+# security headers
+
+COMMON_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+# Swagger UI and ReDoc load their scripts from a CDN and run inline code; they get no CSP.
+_NO_CSP_PREFIXES = ("/docs", "/redoc")
+
+
+def content_security_policy(host: str | None) -> str:
+    """Only this origin; `data:`/`blob:` images for map markers; sockets back to this host."""
+    sockets = f" ws://{host} wss://{host}" if host else ""
+    return ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+            f"script-src 'self'; connect-src 'self'{sockets}; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+class SecurityHeadersMiddleware:
+    """Adds the headers to every HTTP response that does not already set them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"),
+                    None)
+        if host is not None and not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host):
+            host = None  # never echo a hostile Host header into a header value
+        extra = dict(COMMON_HEADERS)
+        if not path.startswith(_NO_CSP_PREFIXES):
+            extra["content-security-policy"] = content_security_policy(host)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.decode("latin-1").lower() for k, _ in headers}
+                headers += [(k.encode(), v.encode()) for k, v in extra.items()
+                            if k not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# ---------------------------------------------------------------------------------------------
+# request body limit
+
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+
+
+class BodySizeLimitMiddleware:
+    """413 for a declared or streamed body above the limit, before the app reads it all."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope.get("headers", ()) if k == b"content-length"), None)
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                await _plain(send, 400, "invalid Content-Length")
+                return
+            if too_big:
+                await self._refuse(scope, send)
+                return
+        received = 0
+        started = refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes and not started:
+                    # Answer now and tell the app the client left: frameworks turn an
+                    # exception raised while reading the body into a 400, not a 413.
+                    refused = True
+                    await self._refuse(scope, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 already went out
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, tracking_send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        log.warning("refused %s %s: body over %d bytes", scope.get("method"), scope.get("path"),
+                    self.max_bytes)
+        await _plain(send, 413, f"request body larger than {self.max_bytes} bytes")
+
+
+async def _plain(send: Send, code: int, detail: str) -> None:
+    import json
+
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": code,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+# ---------------------------------------------------------------------------------------------
+# log redaction
+
+REDACTED = "[REDACTED]"
+_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
+    re.compile(r"(?im)((?:secret_key|secret)\s*[:=]\s*['\"]?)[^\s'\",}\\]+"),  # AMI `Secret: x`
+    re.compile(r"(?i)((?:access_token|refresh_token|password)['\"]?\s*[:=]\s*['\"]?"
+               r"|[?&]token=)[^\s'\",&}\\]+"),
+    re.compile(r"(://[^:/@\s]*:)[^@\s]+(@)"),  # passwords in URLs (redis://:pw@host)
+)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+
+
+class Redactor:
+    """Removes known secret values and secret-shaped text from log text."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def add(self, values: Iterable[str | None]) -> None:
+        # short values would redact ordinary words; real secrets are long
+        self.values |= {v for v in values if v and len(v) >= 6}
+
+    def __call__(self, text: str) -> str:
+        for value in self.values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        for pattern in _PATTERNS:
+            text = pattern.sub(
+                lambda m: m.group(1) + REDACTED + (m.group(2) if m.re.groups > 1 else ""), text)
+        return _JWT.sub(REDACTED, text)
+
+
+REDACTOR = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter; `install_log_redaction` covers every logger without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        _redact_record(record)
+        return True
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    if getattr(record, "_h15_redacted", False):
+        return
+    record._h15_redacted = True
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: let logging report it as usual
+        message = None
+    if message is not None and REDACTOR(message) != message:
+        # Keep msg/args shaped as they were (uvicorn's access formatter unpacks args);
+        # fall back to the redacted text when a non-string argument carried the secret.
+        if isinstance(record.args, tuple):
+            record.args = tuple(REDACTOR(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: REDACTOR(v) if isinstance(v, str) else v
+                           for k, v in record.args.items()}
+        if isinstance(record.msg, str):
+            record.msg = REDACTOR(record.msg)
+        try:
+            still = record.getMessage()
+        except Exception:
+            still = message
+        if REDACTOR(still) != still:
+            record.msg, record.args = REDACTOR(message), ()
+    if record.exc_info and not record.exc_text:
+        record.exc_text = REDACTOR(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = REDACTOR(record.exc_text)
+    if record.stack_info:
+        record.stack_info = REDACTOR(record.stack_info)
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_log_redaction(secrets: Iterable[str | None] = ()) -> None:
+    """Redact every log record created in this process from now on (idempotent)."""
+    global _installed
+    REDACTOR.add(secrets)
+    with _install_lock:
+        if _installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            _redact_record(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
