@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # A map tile server for the consoles, where a deployment has one; else roads are drawn
     # from our own graph.
     map_tile_url: str = ""
+    # Assign the first recommended unit to every new P1 incident without waiting for a human.
+    auto_dispatch_p1: bool = False
 
     demo_mode: bool = False
 

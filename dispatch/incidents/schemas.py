@@ -102,3 +102,14 @@ class IncidentRead(BaseModel):
     closed_at: datetime | None
     milestones: list[MilestoneRead] = []
     call_ids: list[int] = []
+
+
+class DuplicateRead(BaseModel):
+    incident: IncidentRead
+    distance_m: float
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: int

@@ -6,7 +6,7 @@ recorded once each, at the time of the event that proves them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from dispatch.calls.models import Call
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.events.outbox import emit
 from dispatch.events.streams import INCIDENTS
+from dispatch.geo import haversine_m
 from dispatch.incidents.models import Incident, IncidentMilestone
 from dispatch.stations.service import station_for_point
 from dispatch.vocabulary import DISPOSITIONS, MILESTONES
@@ -214,3 +215,47 @@ def incident_event(incident: Incident) -> dict[str, Any]:
 
 def call_ids(session: Session, *, incident_id: int) -> list[int]:
     return list(session.scalars(select(Call.id).where(Call.incident_id == incident_id)))
+
+
+DUPLICATE_RADIUS_M = 300.0
+DUPLICATE_WINDOW = timedelta(minutes=15)
+
+
+def duplicate_candidates(session: Session, *, incident: Incident,
+                         radius_m: float = DUPLICATE_RADIUS_M,
+                         window: timedelta = DUPLICATE_WINDOW) -> list[tuple[Incident, float]]:
+    """Open incidents that are probably the same event: same type, near, within minutes.
+
+    Several callers report one crash; the call-taker is offered the merge, never forced.
+    """
+    if incident.lat is None or incident.lon is None:
+        return []
+    query = select(Incident).where(
+        Incident.id != incident.id, Incident.incident_type == incident.incident_type,
+        Incident.status != "closed", Incident.lat.is_not(None),
+        Incident.created_at >= incident.created_at - window,
+        Incident.created_at <= incident.created_at + window)
+    found = []
+    for other in session.scalars(query):
+        distance = haversine_m(incident.lat, incident.lon, other.lat, other.lon)  # type: ignore[arg-type]
+        if distance <= radius_m:
+            found.append((other, distance))
+    return sorted(found, key=lambda pair: pair[1])
+
+
+def merge_into(session: Session, *, duplicate: Incident, target: Incident,
+               actor: str) -> Incident:
+    """Close `duplicate` as a duplicate of `target`, moving its calls over."""
+    if duplicate.id == target.id:
+        raise Invalid("an incident cannot be merged into itself")
+    if target.status == "closed":
+        raise Conflict(f"incident {target.id} is closed; reopen it or merge the other way")
+    for call in session.scalars(select(Call).where(Call.incident_id == duplicate.id)):
+        call.incident_id = None
+        session.flush()
+        _link_call(session, target, call.id, actor)
+    update_incident(session, incident=duplicate, actor=actor,
+                    changes={"status": "closed", "disposition": "duplicate"})
+    record_change(session, actor=actor, action="incident.merge", entity_type="incident",
+                  entity_id=duplicate.id, after={"merged_into": target.id})
+    return target

@@ -4,11 +4,20 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from dispatch.assignments import service as assignments
+from dispatch.assignments.auto import auto_dispatch
 from dispatch.assignments.schemas import AssignmentCreate, AssignmentRead
-from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, require_roles
+from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, get_context, require_roles
+from dispatch.context import AppContext
 from dispatch.incidents import service
 from dispatch.incidents.models import Incident
-from dispatch.incidents.schemas import IncidentCreate, IncidentPatch, IncidentRead, MilestoneRead
+from dispatch.incidents.schemas import (
+    DuplicateRead,
+    IncidentCreate,
+    IncidentPatch,
+    IncidentRead,
+    MergeRequest,
+    MilestoneRead,
+)
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 EDITORS = ("call_taker", "dispatcher", "supervisor")
@@ -28,9 +37,30 @@ def to_read(db: Session, incident: Incident) -> IncidentRead:
 
 @router.post("", response_model=IncidentRead, status_code=201)
 def create_incident(body: IncidentCreate, db: DbSession,
+                    ctx: AppContext = Depends(get_context),
                     user: CurrentUser = Depends(require_roles(*EDITORS))) -> IncidentRead:
     incident = service.create_incident(db, actor=user.username, **body.model_dump())
+    auto_dispatch(db, ctx=ctx, incident=incident)
     return to_read(db, incident)
+
+
+@router.get("/{incident_id}/duplicates", response_model=list[DuplicateRead])
+def duplicates(incident_id: int, db: DbSession,
+               _: CurrentUser = Depends(require_roles(*EDITORS))) -> list[DuplicateRead]:
+    """Open incidents of the same type within a few hundred metres and minutes."""
+    incident = service.get_incident(db, incident_id=incident_id)
+    return [DuplicateRead(incident=to_read(db, other), distance_m=round(distance, 1))
+            for other, distance in service.duplicate_candidates(db, incident=incident)]
+
+
+@router.post("/{incident_id}/merge", response_model=IncidentRead)
+def merge(incident_id: int, body: MergeRequest, db: DbSession,
+          user: CurrentUser = Depends(require_roles(*EDITORS))) -> IncidentRead:
+    """Close this incident as a duplicate of `into`, moving its calls there."""
+    duplicate = service.get_incident(db, incident_id=incident_id)
+    target = service.get_incident(db, incident_id=body.into)
+    return to_read(db, service.merge_into(db, duplicate=duplicate, target=target,
+                                          actor=user.username))
 
 
 @router.get("", response_model=list[IncidentRead])

@@ -155,3 +155,21 @@ def test_triage_finds_places_of_the_loaded_map(client: TestClient, city: dict) -
     location = response.json()["location"]
     assert location["source"] == "osm" and "Kohsar" in location["text"]
     assert abs(location["lat"] - kohsar.lat) < 0.003 and abs(location["lon"] - kohsar.lon) < 0.003
+
+
+def test_auto_dispatch_rule_for_p1_is_off_by_default(client: TestClient, ctx: AppContext,
+                                                     city: dict) -> None:
+    spot = city["police"][1]
+    body = {"incident_type": "firing_shooting", "priority": "P1", "lat": spot.lat + 0.002,
+            "lon": spot.lon + 0.002}
+    manual = client.post("/api/v1/incidents", headers=headers(client, "disp"), json=body).json()
+    assert manual["status"] == "open"
+    ctx.settings = ctx.settings.model_copy(update={"auto_dispatch_p1": True})
+    auto = client.post("/api/v1/incidents", headers=headers(client, "disp"), json=body).json()
+    assert auto["status"] == "dispatched"
+    assigned = client.get(f"/api/v1/incidents/{auto['id']}/assignments",
+                          headers=headers(client, "disp")).json()
+    assert [a["assigned_by"] for a in assigned] == ["auto-dispatch"]
+    p2 = client.post("/api/v1/incidents", headers=headers(client, "disp"),
+                     json={**body, "priority": "P2"}).json()
+    assert p2["status"] == "open"  # the rule covers P1 only
