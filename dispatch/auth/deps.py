@@ -5,6 +5,8 @@ Every route except /health declares the roles it allows; admin is allowed everyw
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +20,33 @@ from dispatch.auth.security import TokenError, decode_token
 from dispatch.context import AppContext
 from dispatch.events.outbox import discard, publish_pending
 from dispatch.users.models import RevokedToken
+
+# Revocation checks hit the database once per token per REVOCATION_CACHE_S: a handset pinging
+# every few seconds would otherwise cost a query per ping. A revocation takes effect at once
+# in the process that made it and within REVOCATION_CACHE_S in every other API process.
+REVOCATION_CACHE_S = 5.0
+_revocations: dict[str, tuple[bool, float]] = {}
+_revocations_lock = threading.Lock()
+
+
+def is_revoked(db: Session, jti: str) -> bool:
+    now = time.monotonic()
+    with _revocations_lock:
+        cached = _revocations.get(jti)
+    if cached is not None and (cached[0] or now - cached[1] < REVOCATION_CACHE_S):
+        return cached[0]
+    revoked = db.get(RevokedToken, jti) is not None
+    with _revocations_lock:
+        if len(_revocations) > 100_000:
+            _revocations.clear()
+        _revocations[jti] = (revoked, now)
+    return revoked
+
+
+def note_revoked(jti: str) -> None:
+    with _revocations_lock:
+        _revocations[jti] = (True, time.monotonic())
+
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -68,7 +97,7 @@ def authenticate_token(token: str, ctx: AppContext, db: Session) -> CurrentUser:
     except TokenError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
                             headers={"WWW-Authenticate": "Bearer"}) from None
-    if db.get(RevokedToken, claims.jti) is not None:
+    if is_revoked(db, claims.jti):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token revoked; log in again",
                             headers={"WWW-Authenticate": "Bearer"})
     return CurrentUser(claims.username, claims.role, claims.station_id, claims.jti,
