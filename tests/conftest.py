@@ -88,3 +88,48 @@ def pg_url() -> Iterator[str]:
     )
     admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.close()
+
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture(scope="session")
+def migrated_pg(pg_url: str) -> str:
+    """This run's PostgreSQL database, migrated to head once."""
+    from dispatch.database.migrate import upgrade
+
+    upgrade(pg_url)
+    return pg_url
+
+
+@pytest.fixture
+def settings(migrated_pg: str, redis_url: str):  # type: ignore[no-untyped-def]
+    from dispatch.settings import load_settings
+
+    return load_settings(database_url=migrated_pg, redis_url=redis_url, secret_key=TEST_SECRET)
+
+
+@pytest.fixture
+def ctx(settings):  # type: ignore[no-untyped-def]
+    """An application context on emptied tables and this area's Redis database."""
+    from sqlalchemy import text
+
+    from dispatch.context import AppContext
+    from dispatch.database.models import Base
+
+    context = AppContext.from_settings(settings)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with context.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def client(ctx):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from dispatch.api import create_app
+
+    with TestClient(create_app(context=ctx)) as test_client:
+        yield test_client

@@ -20,20 +20,17 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import text
 
 from dispatch.api import create_app
 from dispatch.context import AppContext
 from dispatch.database.core import session_scope
-from dispatch.database.migrate import upgrade
-from dispatch.database.models import Base
-from dispatch.settings import Settings, load_settings
+from dispatch.settings import Settings
 from dispatch.stations.service import create_station
 from dispatch.units.service import create_unit, get_unit, record_position
 from dispatch.users.service import create_user
-from tests.conftest import REPO_ROOT, require_data
+from tests.conftest import REPO_ROOT, TEST_SECRET, require_data
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
+SECRET = TEST_SECRET
 PASSWORD = "pw-console-1234"
 CHROMIUM = os.environ.get("H15_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -69,27 +66,6 @@ class LiveServer:
     def api(self, username: str) -> httpx.Client:
         return httpx.Client(base_url=f"{self.url}/api/v1", timeout=10,
                             headers={"Authorization": f"Bearer {self.token(username)}"})
-
-
-@pytest.fixture(scope="session")
-def migrated_pg(pg_url: str) -> str:
-    upgrade(pg_url)
-    return pg_url
-
-
-@pytest.fixture
-def settings(migrated_pg: str, redis_url: str) -> Settings:
-    return load_settings(database_url=migrated_pg, redis_url=redis_url, secret_key=SECRET)
-
-
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[AppContext]:
-    context = AppContext.from_settings(settings)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with context.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    yield context
-    context.close()
 
 
 @pytest.fixture
