@@ -17,6 +17,9 @@ class Call(Base):
     linkedid: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str | None] = mapped_column(String(128), nullable=True)
     caller_number: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    # The same number in one international form (923001234567), so that '0300 1234567' and
+    # '+92 300 1234567' find the same caller history with one indexed lookup.
+    caller_msisdn: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
     audiosocket_uuid: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="ringing")
     ringing_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -17,6 +17,7 @@ from dispatch.calls.models import Call, TranscriptSegment
 from dispatch.errors import Invalid, NotFound
 from dispatch.events.outbox import emit
 from dispatch.events.streams import CALLS
+from dispatch.intake.aml import normalize_msisdn
 
 STATE_ORDER = {"ringing": 0, "answered": 1, "ended": 2}
 CALL_EVENT_STATES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": "ended"}
@@ -54,6 +55,8 @@ def apply_call_event(session: Session, *, event_type: str, data: dict[str, Any])
     for field in ("channel", "caller_number", "audiosocket_uuid"):
         if data.get(field) and not getattr(call, field):
             setattr(call, field, data[field])
+    if call.caller_number and not call.caller_msisdn:
+        call.caller_msisdn = normalize_msisdn(call.caller_number)
     state = CALL_EVENT_STATES.get(event_type)
     if state is not None and STATE_ORDER[state] > STATE_ORDER[call.state]:
         call.state = state
@@ -125,13 +128,3 @@ def get_call(session: Session, *, call_id: int) -> Call:
     if call is None:
         raise NotFound(f"call {call_id} not found")
     return call
-
-
-def history_for_number(session: Session, *, caller_number: str, exclude_call_id: int | None = None,
-                       limit: int = 50) -> list[Call]:
-    """Earlier calls from the same number, newest first (for the caller-history panel)."""
-    query = (select(Call).where(Call.caller_number == caller_number)
-             .order_by(Call.id.desc()).limit(limit))
-    if exclude_call_id is not None:
-        query = query.where(Call.id != exclude_call_id)
-    return list(session.scalars(query))

@@ -23,18 +23,15 @@ MATCH_LOOKBACK = timedelta(hours=2)
 
 
 def past_calls(session: Session, *, caller_number: str,
-               before_call_id: int | None = None) -> list[tuple[Call, Incident | None]]:
+               before_call_id: int | None = None,
+               limit: int = 100) -> list[tuple[Call, Incident | None]]:
     """Earlier calls from this number (any formatting of it), newest first, with incidents."""
-    wanted = normalize(caller_number)
-    query = select(Call).where(Call.caller_number.is_not(None)).order_by(Call.id.desc())
+    query = (select(Call).where(Call.caller_msisdn == normalize(caller_number))
+             .order_by(Call.id.desc()).limit(limit))
     if before_call_id is not None:
         query = query.where(Call.id != before_call_id)
-    rows = []
-    for call in session.scalars(query.limit(2000)):
-        if normalize(call.caller_number or "") == wanted:
-            incident = session.get(Incident, call.incident_id) if call.incident_id else None
-            rows.append((call, incident))
-    return rows[:100]
+    return [(call, session.get(Incident, call.incident_id) if call.incident_id else None)
+            for call in session.scalars(query)]
 
 
 def as_history(rows: list[tuple[Call, Incident | None]]) -> list[PastCall]:

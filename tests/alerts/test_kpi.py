@@ -17,18 +17,10 @@ from alerts.kpi import (
     summarize,
     to_csv,
 )
+from alerts.policy import MILESTONES
 
 T = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
-ORDER = (
-    "call_received",
-    "call_answered",
-    "incident_created",
-    "unit_dispatched",
-    "unit_acknowledged",
-    "unit_en_route",
-    "unit_on_scene",
-    "incident_closed",
-)
+ORDER = MILESTONES
 
 
 def incident(iid: str, priority: str | None, station: str | None, *offsets: int | None):

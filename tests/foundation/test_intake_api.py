@@ -30,10 +30,11 @@ def headers(client: TestClient, ctx: AppContext) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def live_call(ctx: AppContext, linkedid: str, at: datetime, ended: bool = False) -> int:
+def live_call(ctx: AppContext, linkedid: str, at: datetime, ended: bool = False,
+              number: str = NUMBER) -> int:
     with session_scope(ctx.sessions) as session:
         call = apply_call_event(session, event_type="call.ringing", data={
-            "linkedid": linkedid, "caller_number": NUMBER, "at": at.isoformat()})
+            "linkedid": linkedid, "caller_number": number, "at": at.isoformat()})
         if ended:
             apply_call_event(session, event_type="call.ended", data={
                 "linkedid": linkedid, "at": (at + timedelta(seconds=5)).isoformat()})
@@ -114,10 +115,14 @@ def test_caller_history_lists_earlier_calls_and_flags_repeats(client: TestClient
                                                               ctx: AppContext,
                                                               headers: dict) -> None:
     now = datetime.now(UTC)
-    for n in range(3):
-        live_call(ctx, f"200.{n}", now - timedelta(minutes=40 - n * 10), ended=True)
+    # The same phone, written three ways by the trunk: one caller history.
+    for n, number in enumerate((NUMBER, "+92 300 1234567", "0092-300-1234567")):
+        live_call(ctx, f"200.{n}", now - timedelta(minutes=40 - n * 10), ended=True,
+                  number=number)
+    live_call(ctx, "300.1", now - timedelta(minutes=5), number="03219999999")  # someone else
     current = live_call(ctx, "200.9", now)
+    assert current == 5
     history = client.get(f"/api/v1/calls/{current}/history", headers=headers).json()
     assert history["caller_number"] == NUMBER
-    assert [c["call_id"] for c in history["calls"]] == [3, 2, 1]
+    assert [c["call_id"] for c in history["calls"]] == [3, 2, 1]  # not call 4
     assert history["repeat_caller"] is True and history["calls_last_hour"] == 3
