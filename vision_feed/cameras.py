@@ -18,6 +18,10 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CAMERAS_PATH = REPO_ROOT / "config" / "cameras.toml"
 DATA_PREFIX = "data:"
+# Deadlines for a network feed that accepts the connection and then sends nothing: past them the
+# sample ends and the camera is published as unreliable ("feed hung"), see vision_feed.frames.
+DEFAULT_OPEN_TIMEOUT_S = 10.0  # connect + probe (an RTSP handshake and the first key frame)
+DEFAULT_READ_TIMEOUT_S = 5.0  # between two frames of a burst
 
 
 def data_dir() -> Path:
@@ -63,6 +67,8 @@ class Camera(BaseModel):
     burst_frames: int = Field(default=12, ge=2, le=1000)
     ttl_s: int | None = Field(default=None, gt=0)  # result lifetime; default 3 sampling periods
     loop_file: bool = True  # a file source stands in for a live camera
+    open_timeout_s: float = Field(default=DEFAULT_OPEN_TIMEOUT_S, gt=0, le=120)
+    read_timeout_s: float = Field(default=DEFAULT_READ_TIMEOUT_S, gt=0, le=60)
 
     @field_validator("position")
     @classmethod

@@ -13,6 +13,12 @@ Any number of workers on any number of machines share the cameras through one Re
   configured, so that stale job can never analyse the camera a second time.
 * The empty-road reference of a camera is computed once for the whole cluster and cached in
   Redis (`h15:vision:ref:{id}:{hash}`), so forked work-horses do not recalibrate per job.
+* A feed that hangs (accepts the connection, then sends nothing) costs its job the camera's
+  `open_timeout_s` or `read_timeout_s`, not the worker: the source is read through
+  `frames.Feed`, whose deadline ends the sample with `FeedHung` while the lease keeps being
+  renewed. The camera is then published as unreliable ("feed hung: no frame for N s", factor 1.0,
+  so routing uses free flow on its edges), counted in `h15:vision:errors` and
+  `h15:vision:hangs`, and its lease released so the next round tries it again.
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ from rq import Queue, get_current_job
 from vision_feed.analyze import build_reference
 from vision_feed.cameras import Camera
 from vision_feed.estimator import Reference, analyze_frames
-from vision_feed.frames import Frame, SourceError, is_stream, iter_frames, open_capture, source_fps
-from vision_feed.publish import congestion_payload, publish_congestion
+from vision_feed.frames import Feed, FeedHung, Frame, SourceError
+from vision_feed.publish import congestion_payload, publish_congestion, unreliable_payload
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ DUE_KEY = "h15:vision:due:{camera_id}"
 REFERENCE_KEY = "h15:vision:ref:{digest}"  # same calibration + mask = same reference
 ANALYSED_LOG = "h15:vision:analysed"  # one entry per analysis: camera, job, worker pid, time
 ERRORS = "h15:vision:errors"  # hash camera id -> count of failed reads
+HANGS = "h15:vision:hangs"  # hash camera id -> count of samples ended by a hung feed
 LOG_MAXLEN = 10_000
 DEFAULT_LEASE_S = 10
 
@@ -152,18 +159,14 @@ def camera_reference(connection: Redis, camera: Camera) -> Reference | None:
     return reference
 
 
-def _burst(camera: Camera, source: str, renew: Any) -> Iterator[Frame]:
+def _burst(camera: Camera, feed: Feed, renew: Any) -> Iterator[Frame]:
     """A burst of consecutive frames; a looping file starts at "now" to act like a live feed."""
     start_s = 0.0
-    if camera.loop_file and not is_stream(source):
-        capture = open_capture(source)
-        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        duration = frames / source_fps(capture) if frames else 0.0
-        capture.release()
-        start_s = time.time() % duration if duration > 0 else 0.0
+    if camera.loop_file and not feed.stream and feed.frame_count:
+        start_s = time.time() % (feed.frame_count / feed.fps)
     last_renew = time.monotonic()
-    for frame in iter_frames(
-        source, max_frames=camera.burst_frames, start_s=start_s, loop=camera.loop_file
+    for frame in feed.frames(
+        max_frames=camera.burst_frames, start_s=start_s, loop=camera.loop_file
     ):
         if time.monotonic() - last_renew >= 1.0:
             renew()
@@ -214,15 +217,20 @@ def analyze_camera_job(
         source = spec.resolved_source()
         if reference is None:
             raise ValueError(f"camera {camera_id} has no calibration reference")
-        capture_fps = _fps_of(source)
-        windows = analyze_frames(
-            _burst(spec, source, renew),
-            reference=reference,
-            fps=capture_fps,
-            window_s=math.inf,
-            lane_mask=spec.lane_mask,
-            pixels_per_metre=spec.calibration.pixels_per_metre,
-        )
+        with Feed(
+            source,
+            open_timeout_s=spec.open_timeout_s,
+            read_timeout_s=spec.read_timeout_s,
+            heartbeat=renew,  # a slow open or read must not let the lease lapse meanwhile
+        ) as feed:
+            windows = analyze_frames(
+                _burst(spec, feed, renew),
+                reference=reference,
+                fps=feed.fps,
+                window_s=math.inf,
+                lane_mask=spec.lane_mask,
+                pixels_per_metre=spec.calibration.pixels_per_metre,
+            )
         renew()
         payload = congestion_payload(camera_id, spec.edges, windows[0])
         publish_congestion(connection, payload, ttl_s=int(spec.ttl_s or 30))
@@ -239,6 +247,8 @@ def analyze_camera_job(
     except LeaseLost as exc:
         log.warning("%s", exc)
         return {"camera_id": camera_id, "skipped": "lease_lost"}
+    except FeedHung as exc:
+        return _report_hang(connection, spec, exc, renew)
     except SourceError as exc:
         # No reading: the key expires on its own, the camera never freezes at its last value.
         connection.hincrby(ERRORS, camera_id, 1)
@@ -248,9 +258,18 @@ def analyze_camera_job(
         release_script(keys=[key], args=[token])
 
 
-def _fps_of(source: str) -> float:
-    capture = open_capture(source)
+def _report_hang(connection: Redis, camera: Camera, exc: FeedHung, renew: Any) -> dict[str, Any]:
+    """Publish a hung camera as unreliable (factor 1.0: routing falls back to free flow)."""
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.hincrby(ERRORS, camera.id, 1)
+        pipe.hincrby(HANGS, camera.id, 1)
+        pipe.execute()
     try:
-        return source_fps(capture)
-    finally:
-        capture.release()
+        renew()  # only the lease holder speaks for the camera
+    except LeaseLost as lost:
+        log.warning("camera %s: %s; %s", camera.id, exc, lost)
+        return {"camera_id": camera.id, "skipped": "lease_lost", "error": str(exc)}
+    payload = unreliable_payload(camera.id, camera.edges, exc.reason, frames=exc.frames)
+    publish_congestion(connection, payload, ttl_s=int(camera.ttl_s or 30))
+    log.warning("camera %s: %s; published as unreliable, retried next round", camera.id, exc)
+    return payload

@@ -7,9 +7,10 @@ Two writes in one transaction:
 * `XADD h15:congestion` with `type=congestion.update` and `data=<same JSON>`: the history and
   the push to consoles (stream trimmed to about STREAM_MAXLEN entries).
 
-An unreliable reading (dark, blank, frozen, shaken, moved) IS written, with `reliable: false`,
-`factor: 1.0` and `level: 0.0`, so routing is unaffected while the supervisor can still see that
-the camera needs attention. Readers must ignore the factor of unreliable readings anyway.
+An unreliable reading (dark, blank, frozen, shaken, moved, or a feed that hung: "feed hung: no
+frame for N s") IS written, with `reliable: false`, `factor: 1.0` and `level: 0.0`, so routing
+is unaffected while the supervisor can still see that the camera needs attention. Readers must
+ignore the factor of unreliable readings anyway.
 """
 
 from __future__ import annotations
@@ -57,6 +58,34 @@ def congestion_payload(
         "frames": window.frames,
         "ts": ts.isoformat(),
     }
+
+
+def unreliable_payload(
+    camera_id: str,
+    edges: Sequence[str],
+    reason: str,
+    *,
+    frames: int = 0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The reading of a camera that gave no usable burst at all (a hung feed): unreliable, with
+    the reason, through the same `congestion_payload` as an unreliable analysed window."""
+    window = Window(
+        t0=0.0,
+        t1=0.0,
+        frames=frames,
+        occupancy=0.0,
+        speed=None,
+        speed_ratio=None,
+        speed_kmh=None,
+        level=0.0,
+        label="unreliable",
+        factor=1.0,
+        confidence=0.0,
+        reliable=False,
+        reason=reason,
+    )
+    return congestion_payload(camera_id, edges, window, now=now)
 
 
 def publish_congestion(redis: Redis, payload: dict[str, Any], *, ttl_s: int) -> str:
