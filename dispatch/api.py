@@ -68,14 +68,18 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         ctx = app.state.ctx
         if ctx.settings.map_path and map_service(ctx).path is None:
             await run_in_threadpool(load_map, ctx, ctx.settings.map_path)
-        persister, congestion = None, None
+        persister, congestion, relay = None, None, None
         if background:
             from dispatch.calls.persister import Persister
+            from dispatch.events.outbox import Relay
 
             persister = Persister(sessions=ctx.sessions, streams=ctx.events)
             persister.start()
             congestion = start_congestion_refresh(ctx)
+            relay = Relay(ctx.engine, ctx.events).start()  # events left by dead processes
         yield
+        if relay is not None:
+            relay.stop()
         if persister is not None:
             persister.stop()
         if congestion is not None:

@@ -26,7 +26,7 @@ from dispatch.alerts.models import Alert
 from dispatch.alerts.service import raise_alert
 from dispatch.context import AppContext
 from dispatch.database.core import session_scope
-from dispatch.events.outbox import publish_pending
+from dispatch.events.outbox import Relay, publish_pending
 from dispatch.events.streams import INCIDENTS, AsyncEventStreams
 from dispatch.incidents.models import Incident
 from dispatch.incidents.service import milestones
@@ -151,4 +151,8 @@ class AlertScheduling:
 
             loops.append(AlertNotifier(self.ctx, self.streams, WebhookNotifier(webhook),
                                        consumer=self.consumer).run(stop))
-        await asyncio.gather(*loops)
+        relay = Relay(self.ctx.engine, self.ctx.events).start()  # events of dead processes
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            await asyncio.to_thread(relay.stop)

@@ -5,6 +5,7 @@ from dispatch.assignments.models import Assignment
 from dispatch.audit.models import AuditEntry, StatusChange
 from dispatch.calls.models import Call, TranscriptSegment
 from dispatch.database.core import Base
+from dispatch.events.models import OutboxEvent
 from dispatch.incidents.models import Incident, IncidentMilestone
 from dispatch.stations.models import Station
 from dispatch.units.models import Unit
@@ -19,6 +20,7 @@ __all__ = [
     "Call",
     "Incident",
     "IncidentMilestone",
+    "OutboxEvent",
     "RevokedToken",
     "Station",
     "StatusChange",
