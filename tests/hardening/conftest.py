@@ -1,6 +1,10 @@
-"""Hardening fixtures: a migrated PostgreSQL database, an app context on Redis db 10, users."""
+"""Hardening fixtures: a migrated PostgreSQL database, an app context on Redis db 10, users,
+a redis-server of the test's own."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +15,7 @@ from dispatch.users.service import create_user
 from dispatch.vocabulary import ROLES
 from tests.conftest import TEST_SECRET
 from tests.foundation.helpers import make_stations
+from tests.hardening.servers import ThrowawayRedis
 
 SECRET = TEST_SECRET
 PASSWORD = "correct horse battery"
@@ -25,6 +30,14 @@ def city(ctx: AppContext) -> dict[str, int]:
             create_user(session, username=role, password=PASSWORD, role=role,
                         station_id=civil.id if role == "sho" else None)
         return {"civil": civil.id, "model": model.id}
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    """A redis-server of the test's own, which it may kill and restart (data kept)."""
+    server = ThrowawayRedis(tmp_path / "redis").start()
+    yield server
+    server.kill()
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:

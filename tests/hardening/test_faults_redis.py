@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -28,13 +27,6 @@ from tests.hardening.conftest import PASSWORD, SECRET, login
 from tests.hardening.servers import ThrowawayRedis
 
 pytestmark = pytest.mark.faults
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
-    server = ThrowawayRedis(tmp_path / "redis").start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture
