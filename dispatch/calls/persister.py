@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from prometheus_client import Counter
@@ -25,6 +26,10 @@ from dispatch.events.streams import CALLS, TRANSCRIPTS, Event, EventStreams
 
 log = logging.getLogger(__name__)
 GROUP = "persist"
+STREAMS = (CALLS, TRANSCRIPTS)
+RECLAIM_EVERY_S = 1.0
+DEAD_LETTER = "h15:dead-letter"
+DEAD_LETTER_AFTER_S = 3600.0
 APPLIED = Counter("h15_persisted_events_total", "Gateway events written to the database",
                   ["stream"])
 REJECTED = Counter("h15_rejected_events_total", "Gateway events that could not be applied",
@@ -47,13 +52,17 @@ def apply_event(session: Session, event: Event) -> None:
 
 class Persister:
     def __init__(self, *, sessions: sessionmaker[Session], streams: EventStreams,
-                 consumer: str | None = None, reclaim_idle_ms: int = 5_000) -> None:
+                 consumer: str | None = None, reclaim_idle_ms: int = 5_000,
+                 dead_letter_after_s: float = DEAD_LETTER_AFTER_S) -> None:
         self.sessions = sessions
         self.streams = streams
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self.reclaim_idle_ms = reclaim_idle_ms
+        self.dead_letter_after_s = dead_letter_after_s
         self._stop = threading.Event()
-        for stream in (CALLS, TRANSCRIPTS):
+        self._last_reclaim = float("-inf")
+        self.reclaim_every_s = min(RECLAIM_EVERY_S, reclaim_idle_ms / 1000)
+        for stream in STREAMS:
             streams.ensure_group(stream, GROUP)
 
     def handle(self, events: list[Event]) -> int:
@@ -64,8 +73,17 @@ class Persister:
                 with session_scope(self.sessions) as session:
                     apply_event(session, event)
                 publish_pending(session, self.streams)
-            except NotFound:
-                continue  # not applicable yet: stays pending, retried by reclaim
+            except NotFound as exc:
+                if not self._expired(event):
+                    continue  # not applicable yet: stays pending, retried by reclaim
+                # Never linked after an hour (its call event was lost upstream): park it where
+                # an operator can see it instead of retrying it forever.
+                self.streams.publish(DEAD_LETTER, event.type,
+                                     {"stream": event.stream, "id": event.id,
+                                      "reason": str(exc), "event": event.data})
+                REJECTED.labels(event.stream, "dead_letter").inc()
+                log.error("dead-lettered %s %s after %.0f s: %s", event.stream, event.id,
+                          self.dead_letter_after_s, exc)
             except (DomainError, KeyError, ValueError, TypeError) as exc:
                 # Malformed: acknowledge so it does not block the stream, but count and log it.
                 REJECTED.labels(event.stream, type(exc).__name__).inc()
@@ -76,13 +94,26 @@ class Persister:
             self.streams.ack(event.stream, GROUP, event.id)
         return applied
 
+    def _expired(self, event: Event) -> bool:
+        """Stream ids start with the append time in ms, so the age needs no extra state."""
+        appended_ms = int(event.id.split("-", 1)[0])
+        return time.time() - appended_ms / 1000 > self.dead_letter_after_s
+
     def poll_once(self, block_ms: int = 500) -> int:
+        """Re-claim what is overdue (at most every second), then wait on both streams at once.
+
+        One blocking read over both streams: a ringing call is picked up the moment it lands,
+        never after a wait on the transcript stream (that wait was most of a call pop).
+        """
         applied = 0
-        for stream in (CALLS, TRANSCRIPTS):
-            applied += self.handle(self.streams.reclaim(stream, GROUP, self.consumer,
-                                                        min_idle_ms=self.reclaim_idle_ms))
-            applied += self.handle(self.streams.consume(stream, GROUP, self.consumer,
-                                                        block_ms=block_ms // 2))
+        now = time.monotonic()
+        if now - self._last_reclaim >= self.reclaim_every_s:
+            self._last_reclaim = now
+            for stream in STREAMS:
+                applied += self.handle(self.streams.reclaim(stream, GROUP, self.consumer,
+                                                            min_idle_ms=self.reclaim_idle_ms))
+        applied += self.handle(self.streams.consume_many(STREAMS, GROUP, self.consumer,
+                                                         block_ms=block_ms))
         return applied
 
     def run(self, on_error: Callable[[Exception], None] | None = None) -> None:

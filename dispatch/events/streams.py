@@ -98,6 +98,13 @@ class EventStreams:
         )
         return _decode_read(reply)
 
+    def consume_many(self, streams: tuple[str, ...], group: str, consumer: str, *,
+                     count: int = 100, block_ms: int | None = 1000) -> list[Event]:
+        """New messages from several streams in one blocking read, so none waits on another."""
+        reply = self.client.xreadgroup(group, consumer, dict.fromkeys(streams, ">"),
+                                       count=count, block=block_ms)
+        return _decode_read(reply)
+
     def ack(self, stream: str, group: str, *ids: str) -> int:
         return int(self.client.xack(stream, group, *ids)) if ids else 0
 

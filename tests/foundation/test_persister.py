@@ -42,3 +42,20 @@ def test_events_become_rows_even_out_of_order_and_twice(ctx: AppContext) -> None
     # Nothing left pending in the group.
     for stream in (CALLS, TRANSCRIPTS):
         assert ctx.redis.xpending(stream, "persist")["pending"] == 0
+
+
+def test_a_transcript_never_linked_is_dead_lettered_not_retried_forever(ctx: AppContext) -> None:
+    from dispatch.calls.persister import DEAD_LETTER
+
+    persister = Persister(sessions=ctx.sessions, streams=ctx.events, reclaim_idle_ms=50,
+                          dead_letter_after_s=0.3)
+    ctx.events.publish(TRANSCRIPTS, "transcript.final", {"audiosocket_uuid": "orphan-1",
+                                                         "seq": 0, "text": "help"})
+    persister.poll_once(block_ms=50)
+    assert ctx.redis.xpending(TRANSCRIPTS, "persist")["pending"] == 1  # young: kept
+    time.sleep(0.4)
+    persister.poll_once(block_ms=50)
+    assert ctx.redis.xpending(TRANSCRIPTS, "persist")["pending"] == 0
+    parked = ctx.redis.xrange(DEAD_LETTER)
+    assert len(parked) == 1
+    assert b"orphan-1" in parked[0][1][b"data"]
