@@ -26,7 +26,7 @@ from dispatch.intake.views import router as intake_router
 from dispatch.kpi.views import router as kpi_router
 from dispatch.maps.service import load_map, map_service, start_congestion_refresh
 from dispatch.maps.views import router as maps_router
-from dispatch.metrics import metrics_middleware, metrics_response
+from dispatch.metrics import MetricsMiddleware, metrics_response
 from dispatch.realtime.views import router as realtime_router
 from dispatch.security import (
     BodySizeLimitMiddleware,
@@ -35,11 +35,14 @@ from dispatch.security import (
 )
 from dispatch.settings import Settings, get_settings
 from dispatch.stations.views import router as stations_router
+from dispatch.units.positions import LivePositions, PositionFlusher
 from dispatch.units.views import router as units_router
 from dispatch.users.views import router as users_router
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+# A ping waits this long for Redis before it is stored in the database instead.
+PING_REDIS_TIMEOUT_S = 2.0
 
 DESCRIPTION = """
 Helpline 15: calls to 15 reach the responsible station's officers; every response is timed.
@@ -62,10 +65,15 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         from dispatch.events.redis_client import make_async_redis
         from dispatch.realtime.hub import Hub
 
-        async_redis = make_async_redis(app.state.ctx.settings.redis_url)
+        ctx = app.state.ctx
+        async_redis = make_async_redis(ctx.settings.redis_url)
         app.state.hub = Hub(async_redis)
         await app.state.hub.start()
-        ctx = app.state.ctx
+        ping_redis = make_async_redis(ctx.settings.redis_url, timeout_s=PING_REDIS_TIMEOUT_S)
+        app.state.live_positions = LivePositions(ping_redis)
+        # Every app that takes pings writes them through to the database (one at a time).
+        flusher = PositionFlusher(sessions=ctx.sessions, client=ctx.redis)
+        flusher.start()
         if ctx.settings.map_path and map_service(ctx).path is None:
             await run_in_threadpool(load_map, ctx, ctx.settings.map_path)
         persister, congestion, relay = None, None, None
@@ -84,21 +92,24 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
             persister.stop()
         if congestion is not None:
             congestion.set()
+        await run_in_threadpool(flusher.stop)
         await app.state.hub.stop()
         await async_redis.aclose()
+        await ping_redis.aclose()
         if context is None:
             app.state.ctx.close()
 
     app = FastAPI(title="Helpline 15", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
     app.state.ctx = context or AppContext.from_settings(settings)
-    app.middleware("http")(metrics_middleware)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: times everything, even refusals
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (users_router, stations_router, units_router, calls_router, incidents_router,
+    # Units first: routes are matched in order, and GPS pings are most of the traffic.
+    for router in (units_router, users_router, stations_router, calls_router, incidents_router,
                    assignments_router, alerts_router, audit_router, intake_router, kpi_router,
                    maps_router):
         api.include_router(router)
@@ -117,6 +128,11 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     return app
+
+
+def served_app() -> FastAPI:
+    """`helpline15 serve --workers N`: each worker process builds its app from the environment."""
+    return create_app(get_settings(), background=True)
 
 
 def health(request: Request) -> JSONResponse:

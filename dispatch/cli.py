@@ -101,8 +101,16 @@ def _int_or_none(value: str) -> int | None:
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
-    """The API and web consoles (uvicorn) against DATABASE_URL and REDIS_URL."""
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+          workers: int = typer.Option(1, min=1, max=64,
+                                      help="uvicorn worker processes (one per core)"),
+          access_log: bool = typer.Option(False, help="log every request (costly under load)"),
+          ) -> None:
+    """The API and web consoles (uvicorn) against DATABASE_URL and REDIS_URL.
+
+    Each worker is a full replica: it serves HTTP and WebSockets, and shares the background
+    work (event persister, congestion refresh) with the others through Redis consumer groups.
+    """
     import uvicorn
 
     from dispatch.api import create_app
@@ -117,7 +125,15 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
         head = _head_revision(alembic_config(settings.database_url))
         if current_revision(settings.database_url) != head:
             fail("the database schema is not up to date: run 'helpline15 db upgrade'")
-    uvicorn.run(create_app(settings, background=True), host=host, port=port, log_level="info")
+    if settings.is_embedded and workers > 1:
+        fail("the embedded database and Redis live in one process: use --workers 1, or set "
+             "DATABASE_URL and REDIS_URL")
+    if workers == 1:
+        uvicorn.run(create_app(settings, background=True), host=host, port=port,
+                    log_level="info", access_log=access_log)
+    else:  # workers are separate processes: each builds its app from the same environment
+        uvicorn.run("dispatch.api:served_app", factory=True, workers=workers, host=host,
+                    port=port, log_level="info", access_log=access_log)
 
 
 def _head_revision(config) -> str | None:  # type: ignore[no-untyped-def]

@@ -57,7 +57,27 @@ def issue_token(*, username: str, role: str, station_id: int | None, key: str,
     return token, claims
 
 
+# Verified tokens by (key, token): a handset sends the same token with every ping for hours,
+# and verifying the signature again each time was an eighth of a ping's cost. The expiry is
+# still checked on every use; revocation is checked by the caller.
+_VERIFIED_MAX = 50_000
+_verified: dict[tuple[str, str], TokenClaims] = {}
+
+
 def decode_token(token: str, *, key: str) -> TokenClaims:
+    cached = _verified.get((key, token))
+    if cached is not None:
+        if cached.expires_at <= datetime.now(UTC):
+            raise TokenError("token expired; log in again")
+        return cached
+    claims = _decode_and_verify(token, key=key)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[(key, token)] = claims
+    return claims
+
+
+def _decode_and_verify(token: str, *, key: str) -> TokenClaims:
     try:
         payload = jwt.decode(token, key, algorithms=[ALGORITHM],
                              options={"require": ["sub", "role", "jti", "exp"]})

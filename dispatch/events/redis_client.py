@@ -28,9 +28,11 @@ def make_redis(url: str) -> redis.Redis:
                                 health_check_interval=30)
 
 
-def make_async_redis(url: str) -> aioredis.Redis:
+def make_async_redis(url: str, timeout_s: float | None = None) -> aioredis.Redis:
+    """`timeout_s` bounds each reply: callers with a fallback must not hang on a stuck Redis."""
     if url.startswith("memory://"):
         import fakeredis
 
         return fakeredis.FakeAsyncRedis(server=_memory_server(), decode_responses=False)
-    return aioredis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+    return aioredis.Redis.from_url(url, socket_connect_timeout=timeout_s or 5,
+                                   socket_timeout=timeout_s, health_check_interval=30)

@@ -17,6 +17,7 @@ from dispatch.events.outbox import emit
 from dispatch.events.streams import UNITS
 from dispatch.stations.models import Station
 from dispatch.units.models import Unit
+from dispatch.units.positions import position_event
 from dispatch.vocabulary import UNIT_KINDS, UNIT_STATUSES
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -95,24 +96,32 @@ def change_status(session: Session, *, unit: Unit, status: str, actor: str) -> U
     return unit
 
 
+OLDER_FIX = "older than the last known position"
+
+
+def check_fix_time(ts: datetime, *, now: datetime | None = None) -> None:
+    if ts.tzinfo is None:
+        raise Invalid("ts must carry a timezone (ISO-8601 with Z or an offset)")
+    if ts - (now or datetime.now(UTC)) > MAX_CLOCK_SKEW:
+        raise Invalid(f"ts {ts.isoformat()} is in the future; check the handset clock")
+
+
 def record_position(session: Session, *, unit: Unit, lat: float, lon: float,
                     accuracy_m: float | None, ts: datetime,
                     now: datetime | None = None) -> tuple[bool, str | None]:
     """Store a GPS fix unless it is older than the one we have (queued pings arrive late).
 
     Returns (accepted, reason). An older fix is not an error: the handset replays its queue
-    after a dead zone, and the newest fix must win.
+    after a dead zone, and the newest fix must win. This is the transactional path (demo
+    simulation, and pings while Redis is unreachable); the API's usual path is
+    `positions.LivePositions`, which applies the same rule in Redis.
     """
-    if ts.tzinfo is None:
-        raise Invalid("ts must carry a timezone (ISO-8601 with Z or an offset)")
-    current = now or datetime.now(UTC)
-    if ts - current > MAX_CLOCK_SKEW:
-        raise Invalid(f"ts {ts.isoformat()} is in the future; check the handset clock")
+    check_fix_time(ts, now=now)
     if unit.last_position_at is not None and ts <= unit.last_position_at:
-        return False, "older than the last known position"
+        return False, OLDER_FIX
     unit.last_lat, unit.last_lon, unit.last_accuracy_m = lat, lon, accuracy_m
     unit.last_position_at = ts
-    emit(session, UNITS, "unit.position", {"unit_id": unit.id, "station_id": unit.station_id,
-                                           "lat": lat, "lon": lon, "accuracy_m": accuracy_m,
-                                           "ts": ts.isoformat(), "status": unit.status})
+    emit(session, UNITS, "unit.position",
+         position_event(unit_id=unit.id, station_id=unit.station_id, lat=lat, lon=lon,
+                        accuracy_m=accuracy_m, ts=ts))
     return True, None

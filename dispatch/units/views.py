@@ -1,9 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, require_roles
-from dispatch.units import service
+from dispatch.auth.deps import (
+    ALL_STAFF,
+    CurrentUser,
+    DbSession,
+    require_roles,
+    require_roles_sessionless,
+)
+from dispatch.units import positions, service
 from dispatch.units.schemas import PingResult, PositionPing, UnitCreate, UnitRead, UnitStatusChange
 
 router = APIRouter(prefix="/units", tags=["units"])
@@ -35,11 +41,17 @@ def get_unit(unit_id: int, db: DbSession,
 
 
 @router.post("/{unit_id}/position", response_model=PingResult)
-def ping(unit_id: int, body: PositionPing, db: DbSession,
-         user: CurrentUser = Depends(require_roles("sho"))) -> PingResult:
-    unit = service.get_unit(db, unit_id=unit_id, station_scope=station_scope(user))
-    accepted, reason = service.record_position(db, unit=unit, lat=body.lat, lon=body.lon,
-                                               accuracy_m=body.accuracy_m, ts=body.ts)
+async def ping(unit_id: int, body: PositionPing, request: Request,
+               user: CurrentUser = Depends(require_roles_sessionless("sho"))) -> PingResult:
+    """A GPS fix; an older fix than the unit's last is answered `accepted: false`, not an error.
+
+    The hot path of the API (every handset, every few seconds), so it opens no database
+    session: see `dispatch/units/positions.py`.
+    """
+    accepted, reason = await positions.accept_ping(
+        request.app.state.ctx, request.app.state.live_positions, unit_id=unit_id,
+        station_scope=station_scope(user), lat=body.lat, lon=body.lon,
+        accuracy_m=body.accuracy_m, ts=body.ts)
     return PingResult(unit_id=unit_id, accepted=accepted, reason=reason)
 
 

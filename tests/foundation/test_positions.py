@@ -1,0 +1,140 @@
+"""GPS pings on the fast path: Redis first, PostgreSQL within a flush, nothing accepted lost."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dispatch.context import AppContext
+from dispatch.events.redis_client import make_async_redis
+from dispatch.events.streams import UNITS
+from dispatch.units.models import Unit
+from dispatch.units.positions import DIRTY, FLUSHING, LAST, LivePositions, PositionFlusher
+from tests.foundation.test_websocket import auth, city, receive_until, token  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("city")
+
+
+def ping(client: TestClient, headers: dict[str, str], unit_id: int, lat: float,
+         at: datetime) -> dict:
+    response = client.post(f"/api/v1/units/{unit_id}/position", headers=headers,
+                           json={"lat": lat, "lon": 74.3, "accuracy_m": 5,
+                                 "ts": at.isoformat()})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def stored(ctx: AppContext, unit_id: int) -> Unit:
+    with ctx.sessions() as session:
+        return session.get(Unit, unit_id)
+
+
+def flush(ctx: AppContext) -> None:
+    """Wait for the app's own flusher (it holds the lease) to write what is waiting."""
+    deadline = time.monotonic() + 10
+    while ctx.redis.exists(DIRTY, FLUSHING):
+        assert time.monotonic() < deadline, "the app's flusher wrote nothing for 10 s"
+        time.sleep(0.05)
+
+
+def test_newest_fix_wins_and_reaches_the_database(client: TestClient, ctx: AppContext,
+                                                  city: dict) -> None:  # noqa: F811
+    sho = auth(client, "sho_cl")
+    now = datetime.now(UTC)
+    assert ping(client, sho, city["unit_cl"], 31.50, now)["accepted"] is True
+    late = ping(client, sho, city["unit_cl"], 31.40, now - timedelta(seconds=30))
+    assert late == {"unit_id": city["unit_cl"], "accepted": False,
+                    "reason": "older than the last known position"}
+    flush(ctx)
+    unit = stored(ctx, city["unit_cl"])
+    assert unit.last_lat == 31.50 and unit.last_position_at == now
+    events = [e for e in ctx.redis.xrange(UNITS) if b"unit.position" in e[1][b"type"]]
+    assert len(events) == 1  # the refused fix was not announced
+
+
+def test_a_fix_older_than_the_database_is_refused_after_redis_forgets(
+        client: TestClient, ctx: AppContext, city: dict) -> None:  # noqa: F811
+    sho = auth(client, "sho_cl")
+    now = datetime.now(UTC)
+    ping(client, sho, city["unit_cl"], 31.50, now)
+    flush(ctx)
+    ctx.redis.delete(LAST)  # Redis restarted with nothing on disk
+    in_database = stored(ctx, city["unit_cl"]).last_position_at
+    replay = ping(client, sho, city["unit_cl"], 31.45, now - timedelta(seconds=5))
+    assert replay["accepted"] is False, (in_database, ctx.redis.hgetall(LAST))
+    assert ping(client, sho, city["unit_cl"], 31.55, now + timedelta(seconds=1))["accepted"]
+    flush(ctx)
+    assert stored(ctx, city["unit_cl"]).last_lat == 31.55
+
+
+def test_pings_are_stored_in_the_database_while_redis_is_unreachable(
+        client: TestClient, ctx: AppContext, city: dict) -> None:  # noqa: F811
+    sho = auth(client, "sho_cl")
+    unreachable = make_async_redis("redis://127.0.0.1:1/0", timeout_s=0.5)
+    client.app.state.live_positions = LivePositions(unreachable)
+    now = datetime.now(UTC)
+    assert ping(client, sho, city["unit_cl"], 31.61, now)["accepted"] is True
+    unit = stored(ctx, city["unit_cl"])  # no flush needed: written in the request
+    assert unit.last_lat == 31.61 and unit.last_position_at == now
+    assert ping(client, sho, city["unit_cl"], 31.60, now - timedelta(seconds=1)) == {
+        "unit_id": city["unit_cl"], "accepted": False,
+        "reason": "older than the last known position"}
+
+
+def test_bad_pings_are_refused_with_reasons(client: TestClient, city: dict) -> None:  # noqa: F811
+    sho = auth(client, "sho_cl")
+    future = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    response = client.post(f"/api/v1/units/{city['unit_cl']}/position", headers=sho,
+                           json={"lat": 31.5, "lon": 74.3, "ts": future})
+    assert response.status_code == 422 and "future" in response.json()["detail"]
+    naive = client.post(f"/api/v1/units/{city['unit_cl']}/position", headers=sho,
+                        json={"lat": 31.5, "lon": 74.3, "ts": "2026-11-22T10:00:00"})
+    assert naive.status_code == 422 and "timezone" in naive.json()["detail"]
+    missing = client.post("/api/v1/units/999999/position", headers=sho,
+                          json={"lat": 31.5, "lon": 74.3, "ts": datetime.now(UTC).isoformat()})
+    assert missing.status_code == 404
+    other = client.post(f"/api/v1/units/{city['unit_mt']}/position", headers=sho,
+                        json={"lat": 31.5, "lon": 74.3, "ts": datetime.now(UTC).isoformat()})
+    assert other.status_code == 403 and "another station" in other.json()["detail"]
+    expired = client.post(f"/api/v1/units/{city['unit_cl']}/position",
+                          headers={"Authorization": "Bearer not-a-token"},
+                          json={"lat": 31.5, "lon": 74.3, "ts": datetime.now(UTC).isoformat()})
+    assert expired.status_code == 401
+
+
+def test_a_second_flusher_waits_for_the_lease(ctx: AppContext, client: TestClient,
+                                              city: dict) -> None:  # noqa: F811
+    first = PositionFlusher(sessions=ctx.sessions, client=ctx.redis, interval_s=60)
+    second = PositionFlusher(sessions=ctx.sessions, client=ctx.redis, interval_s=60)
+    ctx.redis.delete("h15:positions:flush-lock")
+    assert first.flush_once() == 0  # takes the lease; nothing to write yet
+    ping(client, auth(client, "sho_cl"), city["unit_cl"], 31.52, datetime.now(UTC))
+    assert second.flush_once() == 0  # the lease is the first's
+    assert first.flush_once() == 1
+    assert stored(ctx, city["unit_cl"]).last_lat == 31.52
+
+
+def test_dashboards_get_one_batch_with_each_units_newest_fix(
+        client: TestClient, city: dict) -> None:  # noqa: F811
+    sho = auth(client, "sho_cl")
+    start = datetime.now(UTC)
+    with client.websocket_connect("/ws/supervisor") as ws:
+        ws.send_json({"token": token(client, "sup")})
+        assert ws.receive_json()["type"] == "hello"
+        for step in range(5):
+            ping(client, sho, city["unit_cl"], 31.50 + step / 100,
+                 start + timedelta(seconds=step))
+        batch = receive_until(ws, "unit.positions")
+    fixes = batch["data"]["positions"]
+    assert [(f["unit_id"], f["lat"]) for f in fixes][-1] == (city["unit_cl"], 31.54)
+    assert len({f["unit_id"] for f in fixes}) == len(fixes)  # one per unit
+    assert batch["stream"] == UNITS and batch["id"]
+    # Catch-up from before the pings coalesces the same way.
+    with client.websocket_connect("/ws/supervisor") as ws:
+        ws.send_json({"token": token(client, "sup"), "since": {UNITS: "0-0"}})
+        assert ws.receive_json()["type"] == "hello"
+        replayed = receive_until(ws, "unit.positions")
+    assert replayed["data"]["positions"] == [fixes[-1]]
