@@ -1,7 +1,11 @@
 """Live pushes to consoles, handsets and dashboards, fed from the Redis streams.
 
 One reader per process follows every stream and fans events out to the connected clients,
-each through a bounded queue. A client too slow to keep up is disconnected rather than fed
+each through a bounded queue. GPS fixes (`unit.position`) are the exception to one message per
+event: a thousand handsets outrun any dashboard, and only a unit's newest fix matters, so the
+hub sends each client one `unit.positions` message per POSITION_BATCH_S holding every unit's
+newest fix since the last one (catch-up coalesces the same way). Status changes, incidents
+and alerts are never coalesced. A client too slow to keep up is disconnected rather than fed
 a silently thinned stream; every message carries its stream position, so a client that
 reconnects sends the last position it saw and is replayed what it missed (XRANGE) before it
 joins the live flow. Nothing is lost either way while the stream still holds it.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +49,9 @@ CHANNEL_ROLES: dict[str, frozenset[str]] = {
 }
 QUEUE_SIZE = 1000
 CATCH_UP_LIMIT = 5000
+POSITION = "unit.position"
+POSITION_BATCH = "unit.positions"
+POSITION_BATCH_S = 0.5
 
 CONNECTED = Gauge("h15_ws_clients", "Connected WebSocket clients", ["channel"])
 DROPPED_SLOW = Counter("h15_ws_slow_disconnects_total",
@@ -58,19 +66,58 @@ def message(event: Event) -> dict[str, Any]:
     return {"type": event.type, "data": event.data, "stream": event.stream, "id": event.id}
 
 
+@dataclass(frozen=True)
+class Push:
+    """An event as sent: encoded once, however many clients receive it."""
+
+    event: Event
+    text: str
+
+    @classmethod
+    def of(cls, event: Event) -> Push:
+        return cls(event, json.dumps(message(event), separators=(",", ":"), default=str))
+
+
+def coalesce_positions(events: list[Event], station_id: int | None = None,
+                       batch_id: str | None = None) -> list[Event]:
+    """Replace the `unit.position` events by one batch of each unit's newest fix.
+
+    The batch takes the place of the last fix it holds and, unless `batch_id` says otherwise,
+    its stream id, so ids stay in order and a client resuming from it has seen every older
+    event. Live batches pass the hub's read position: everything up to it has been sent.
+    """
+    newest: dict[Any, dict[str, Any]] = {}
+    last_index = -1
+    for index, event in enumerate(events):
+        if event.type == POSITION and (station_id is None
+                                       or event.data.get("station_id") == station_id):
+            newest[event.data.get("unit_id")] = event.data
+            last_index = index
+    if last_index < 0:
+        return [e for e in events if e.type != POSITION]
+    anchor = events[last_index]
+    data: dict[str, Any] = {"positions": list(newest.values())}
+    if station_id is not None:
+        data["station_id"] = station_id  # what the station filter checks
+    batch = Event(anchor.stream, batch_id or anchor.id, POSITION_BATCH, data)
+    return [batch if i == last_index else e for i, e in enumerate(events)
+            if i == last_index or e.type != POSITION]
+
+
 @dataclass(eq=False)
 class Subscriber:
     channel: str
     accepts: Callable[[Event], bool]
-    queue: asyncio.Queue[Event | None] = field(
+    station_id: int | None = None
+    queue: asyncio.Queue[Push | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE))
     overflowed: bool = False
 
-    def offer(self, event: Event) -> None:
-        if self.overflowed or not self.accepts(event):
+    def offer(self, push: Push) -> None:
+        if self.overflowed or not self.accepts(push.event):
             return
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait(push)
         except asyncio.QueueFull:
             self.overflowed = True
             DROPPED_SLOW.labels(self.channel).inc()
@@ -97,6 +144,8 @@ class Hub:
         self.subscribers: set[Subscriber] = set()
         self.positions: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
+        self._batcher: asyncio.Task[None] | None = None
+        self._positions: list[Event] = []
         self._stopping = False
 
     async def start(self) -> None:
@@ -105,10 +154,13 @@ class Hub:
             last = await self.client.xrevrange(stream, count=1)
             self.positions[stream] = _text(last[0][0]) if last else "0-0"
         self._task = asyncio.create_task(self._follow(), name="h15-ws-hub")
+        self._batcher = asyncio.create_task(self._send_positions(), name="h15-ws-positions")
 
     async def stop(self) -> None:
         """Stop following; never hangs shutdown, even if the client swallows the cancel."""
         self._stopping = True
+        if self._batcher:
+            self._batcher.cancel()
         if self._task:
             self._task.cancel()
             if self._task.get_loop() is not asyncio.get_running_loop():
@@ -133,13 +185,38 @@ class Hub:
                 for message_id, fields in messages:
                     event = decode(stream, message_id, fields)
                     self.positions[event.stream] = event.id
-                    for subscriber in list(self.subscribers):
-                        subscriber.offer(event)
+                    if event.type == POSITION:
+                        self._positions.append(event)
+                    else:
+                        self._fan_out(Push.of(event))
+
+    def _fan_out(self, push: Push) -> None:
+        for subscriber in list(self.subscribers):
+            subscriber.offer(push)
+
+    async def _send_positions(self) -> None:
+        """Every POSITION_BATCH_S, each client gets one message with the units that moved."""
+        while not self._stopping:
+            await asyncio.sleep(POSITION_BATCH_S)
+            pending, self._positions = self._positions, []
+            if not pending:
+                continue
+            batches: dict[int | None, Push] = {}
+            for subscriber in list(self.subscribers):
+                key = subscriber.station_id
+                if key not in batches:
+                    coalesced = coalesce_positions(pending, key,
+                                                   batch_id=self.positions[pending[0].stream])
+                    if not coalesced:
+                        continue
+                    batches[key] = Push.of(coalesced[0])
+                subscriber.offer(batches[key])
 
     def subscribe(self, channel: str, station_id: int | None) -> Subscriber:
         streams = CHANNEL_STREAMS[channel]
         station_ok = station_filter(station_id)
-        subscriber = Subscriber(channel, lambda e: e.stream in streams and station_ok(e))
+        subscriber = Subscriber(channel, lambda e: e.stream in streams and station_ok(e),
+                                station_id)
         self.subscribers.add(subscriber)
         CONNECTED.labels(channel).inc()
         return subscriber
@@ -158,8 +235,9 @@ class Hub:
             upto = self.positions.get(stream, "+")
             rows = await self.client.xrange(stream, min=f"({last_id}", max=upto,
                                             count=CATCH_UP_LIMIT)
-            events.extend(e for e in (decode(stream, mid, f) for mid, f in rows)
-                          if subscriber.accepts(e))
+            replayed = [e for e in (decode(stream, mid, f) for mid, f in rows)
+                        if subscriber.accepts(e)]
+            events.extend(coalesce_positions(replayed, subscriber.station_id))
         return events
 
 

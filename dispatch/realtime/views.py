@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatch.auth.deps import CurrentUser, authenticate_token
 from dispatch.context import AppContext
-from dispatch.realtime.hub import CHANNEL_ROLES, Hub, Subscriber, message
+from dispatch.realtime.hub import CHANNEL_ROLES, Hub, Push, Subscriber
 
 router = APIRouter()
 HELLO_TIMEOUT_S = 10
@@ -75,15 +75,15 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber,
                  since: dict[str, str]) -> None:
     sent: dict[str, tuple[int, int]] = {s: _id_key(i) for s, i in since.items()}
 
-    async def send(event) -> None:  # type: ignore[no-untyped-def]
-        key = _id_key(event.id)
-        if key <= sent.get(event.stream, (-1, -1)):
+    async def send(push: Push) -> None:
+        key = _id_key(push.event.id)
+        if key <= sent.get(push.event.stream, (-1, -1)):
             return  # already replayed during catch-up
-        sent[event.stream] = key
-        await websocket.send_json(message(event))
+        sent[push.event.stream] = key
+        await websocket.send_text(push.text)
 
     for event in await hub.missed(subscriber, since):
-        await send(event)
+        await send(Push.of(event))
     reader = asyncio.create_task(_read_client(websocket))
     try:
         while True:
@@ -93,11 +93,15 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber,
                 getter.cancel()
                 reader.result()  # re-raises disconnects and flood closes
                 return
-            event = getter.result()
-            if event is None:
-                await _close(websocket, 4408, "too slow; reconnect with 'since' to catch up")
-                return
-            await send(event)
+            # Take everything already queued: one wake-up per burst, not per message.
+            batch = [getter.result()]
+            while not subscriber.queue.empty():
+                batch.append(subscriber.queue.get_nowait())
+            for push in batch:
+                if push is None:
+                    await _close(websocket, 4408, "too slow; reconnect with 'since' to catch up")
+                    return
+                await send(push)
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):

@@ -189,6 +189,12 @@ export class LiveFeed {
   }
 
   deliver(message) {
+    if (message.type === "unit.positions") { // the hub batches GPS fixes: one per unit
+      for (const data of message.data.positions || []) {
+        this.deliver({ ...message, type: "unit.position", data });
+      }
+      return;
+    }
     try {
       this.onMessage(message);
     } catch (error) {
