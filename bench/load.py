@@ -20,30 +20,38 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import redis
-import redis.asyncio as aioredis
-import websockets
 
-from dispatch.events.streams import CALLS, encode
+from bench.clients import (
+    LAHORE,
+    PASSWORD,
+    _round,
+    drive_pings,
+    open_socket,
+    percentile,
+    place_calls,
+    token,
+)
 
 PG_ADMIN_URL = os.environ.get("H15_TEST_PG_ADMIN_URL", "postgresql://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("H15_BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET = "bench-load-secret-key-long-enough-0123456789abcdef"
-PASSWORD = "bench-password-1"
+AMI_SECRET = "bench-ami-secret"
 CLI = [sys.executable, "-m", "dispatch.cli"]
-LAHORE = (31.5204, 74.3587)
+__all__ = ["LAHORE", "PASSWORD", "ServedStack", "open_socket", "token"]
 
 
 def free_port() -> int:
@@ -52,24 +60,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile; None when nothing was measured."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
 @dataclass
 class ServedStack:
     """A fresh database with a city, and a `helpline15 serve` process that can be restarted."""
 
     redis_url: str = REDIS_URL
     units: int = 100
+    workers: int = 1
     db_name: str = field(default_factory=lambda: f"h15t_load_{uuid.uuid4().hex[:8]}")
     port: int = field(default_factory=free_port)
     unit_ids: list[int] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
+    gateway: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
     @property
@@ -128,8 +130,10 @@ class ServedStack:
     def start(self, timeout: float = 60) -> None:
         self.log_path = self.log_path or Path(f"/tmp/{self.db_name}-serve.log")
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port)],
-                                        env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port),
+                                         "--workers", str(self.workers)],
+                                        env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)  # a group: workers die with it
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -140,19 +144,39 @@ class ServedStack:
             time.sleep(0.2)
         raise RuntimeError(f"serve did not answer within {timeout:.0f} s; see {self.log_path}")
 
+    def start_gateway(self, *, ami_port: int, audio_port: int) -> None:
+        """`helpline15 gateway` (without speech: this measures the event path, not ASR)."""
+        env = {**self.env(), "AMI_HOST": "127.0.0.1", "AMI_PORT": str(ami_port),
+               "AMI_USERNAME": "bench", "AMI_SECRET": AMI_SECRET,
+               "AUDIOSOCKET_BIND": f"127.0.0.1:{audio_port}"}
+        log = (self.log_path or Path(f"/tmp/{self.db_name}-serve.log")).open("ab")
+        self.gateway = subprocess.Popen([*CLI, "gateway", "--no-speech"], env=env, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_gateway(self) -> None:
+        if self.gateway is not None and self.gateway.poll() is None:
+            self.gateway.terminate()
+            try:
+                self.gateway.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.gateway.kill()
+                self.gateway.wait(timeout=5)
+        self.gateway = None
+
     def stop(self) -> None:
+        self.stop_gateway()
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
         self.process = None
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
         self.process = None
 
@@ -162,102 +186,6 @@ class ServedStack:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
         if self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
-
-
-async def token(client: httpx.AsyncClient, username: str) -> str:
-    response = await client.post("/api/v1/auth/token",
-                                 data={"username": username, "password": PASSWORD})
-    response.raise_for_status()
-    return response.json()["access_token"]
-
-
-async def open_socket(url: str, channel: str, bearer: str,
-                      since: dict[str, str] | None = None) -> Any:
-    ws = await websockets.connect(f"{url}/ws/{channel}", max_size=2**22)
-    await ws.send(json.dumps({"token": bearer, "since": since or {}}))
-    hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    if hello.get("type") != "hello":
-        raise RuntimeError(f"unexpected first message {hello}")
-    return ws
-
-
-async def drive_pings(client: httpx.AsyncClient, bearer: str, unit_ids: list[int],
-                      rounds: int, in_flight: int, deadline: float) -> dict[str, Any]:
-    """Every handset pings `rounds` times; at most `in_flight` requests outstanding."""
-    latencies: list[float] = []
-    errors = 0
-    headers = {"Authorization": f"Bearer {bearer}"}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for r in range(rounds):
-        for unit_id in unit_ids:
-            queue.put_nowait(unit_id * 1000 + r)
-
-    async def worker() -> None:
-        nonlocal errors
-        while not queue.empty() and time.monotonic() < deadline:
-            item = queue.get_nowait()
-            unit_id, r = divmod(item, 1000)
-            body = {"lat": LAHORE[0] + (unit_id % 50) * 1e-3 + r * 1e-5,
-                    "lon": LAHORE[1] + (unit_id // 50) * 1e-3, "accuracy_m": 8,
-                    "ts": datetime.now(UTC).isoformat()}
-            started = time.perf_counter()
-            try:
-                response = await client.post(f"/api/v1/units/{unit_id}/position",
-                                             headers=headers, json=body)
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - started) * 1000)
-            else:
-                errors += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
-    elapsed = time.perf_counter() - started
-    return {"pings": len(latencies), "ping_errors": errors, "ping_elapsed_s": elapsed,
-            "latencies": latencies}
-
-
-async def drive_calls(stack: ServedStack, bearer: str, calls: int, per_s: float,
-                      deadline: float) -> dict[str, Any]:
-    """Append `call.ringing` as the gateway does; time until the console shows the call."""
-    ws = await open_socket(stack.ws_url, "console", bearer)
-    sent: dict[str, float] = {}
-    popped: dict[str, float] = {}
-    done = asyncio.Event()
-
-    async def listen() -> None:
-        async for raw in ws:
-            msg = json.loads(raw)
-            linkedid = (msg.get("data") or {}).get("linkedid")
-            if msg.get("type") == "call.updated" and linkedid in sent and linkedid not in popped:
-                popped[linkedid] = (time.perf_counter() - sent[linkedid]) * 1000
-                if len(popped) == calls:
-                    done.set()
-
-    listener = asyncio.create_task(listen())
-    publisher = aioredis.Redis.from_url(stack.redis_url)
-    try:
-        for i in range(calls):
-            if time.monotonic() > deadline:
-                break
-            linkedid = f"load-{uuid.uuid4().hex[:12]}"
-            data = {"linkedid": linkedid, "channel": f"PJSIP/trunk-{i:08x}",
-                    "caller_number": f"0300{i:07d}", "at": datetime.now(UTC).isoformat()}
-            sent[linkedid] = time.perf_counter()
-            await publisher.xadd(CALLS, encode("call.ringing", data))
-            await asyncio.sleep(1 / per_s)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), max(1.0, deadline - time.monotonic()))
-    finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await listener
-        await ws.close()
-        await publisher.aclose()
-    return {"calls": len(sent), "calls_popped": len(popped),
-            "call_pop_ms": list(popped.values())}
 
 
 async def watch_supervisors(stack: ServedStack, bearer: str, count: int,
@@ -279,47 +207,68 @@ async def watch_supervisors(stack: ServedStack, bearer: str, count: int,
     return {"supervisors": count, "supervisor_messages_min": min(received, default=0)}
 
 
+@contextlib.asynccontextmanager
+async def telephony(stack: ServedStack, timeout_s: float = 60) -> AsyncIterator[Any]:
+    """The Asterisk emulator in this process, and `helpline15 gateway` logged in to it."""
+    from telephony.emulator.emulator import AsteriskEmulator
+
+    audio_port = free_port()
+    emulator = AsteriskEmulator(ami_port=0, audiosocket_addr=f"127.0.0.1:{audio_port}",
+                                username="bench", secret=AMI_SECRET)
+    await emulator.start()
+    stack.start_gateway(ami_port=emulator.ami_port, audio_port=audio_port)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not any(s.logged_in for s in emulator.ami.sessions):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not log in to AMI; see {stack.log_path}")
+            await asyncio.sleep(0.1)
+        yield emulator
+    finally:
+        stack.stop_gateway()
+        await emulator.stop()
+
+
 async def peak_hour(stack: ServedStack, *, rounds: int = 3, in_flight: int = 32,
-                    calls: int = 100, calls_per_s: float = 10.0, supervisors: int = 5,
-                    time_limit_s: float = 120.0) -> dict[str, Any]:
+                    calls: int = 100, calls_per_s: float = 10.0, call_s: float = 1.0,
+                    supervisors: int = 5, time_limit_s: float = 120.0) -> dict[str, Any]:
+    """Handsets flood pings while calls ring through the emulator and dashboards watch."""
     deadline = time.monotonic() + time_limit_s
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30,
-                                 limits=httpx.Limits(max_connections=in_flight + 4)) as client:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
         sho, ct, sup = [await token(client, name) for name in ("sho", "ct", "sup")]
-        stop = asyncio.Event()
-        watchers = asyncio.create_task(watch_supervisors(stack, sup, supervisors, stop))
-        await asyncio.sleep(0.2)
-        pings, pops = await asyncio.gather(
-            drive_pings(client, sho, stack.unit_ids, rounds, in_flight, deadline),
-            drive_calls(stack, ct, calls, calls_per_s, deadline))
+    stop = asyncio.Event()
+    watchers = asyncio.create_task(watch_supervisors(stack, sup, supervisors, stop))
+    console = await open_socket(stack.ws_url, "console", ct)
+    try:
+        async with telephony(stack) as emulator:
+            pings, pops = await asyncio.gather(
+                drive_pings(stack.base_url, sho, stack.unit_ids, rounds, in_flight, deadline),
+                place_calls(emulator, console, calls=calls, per_s=calls_per_s,
+                            call_s=call_s, deadline=deadline))
+    finally:
+        await console.close()
         stop.set()
-        watched = await watchers
-    ping_ms, pop_ms = pings.pop("latencies"), pops.pop("call_pop_ms")
+    watched = await watchers
+    ping_ms = pings.pop("latencies")
     return {
         "handsets": len(stack.unit_ids), **pings, **pops, **watched,
         "pings_per_s": round(len(ping_ms) / pings["ping_elapsed_s"], 1)
         if pings["ping_elapsed_s"] else 0.0,
         "ping_p50_ms": _round(percentile(ping_ms, 50)),
         "ping_p99_ms": _round(percentile(ping_ms, 99)),
-        "call_pop_p50_ms": _round(percentile(pop_ms, 50)),
-        "call_pop_p99_ms": _round(percentile(pop_ms, 99)),
-        "calls_lost": pops["calls"] - pops["calls_popped"],
     }
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
 def run_load(*, handsets: int = 1000, rounds: int = 3, calls: int = 200,
-             calls_per_s: float = 10.0, supervisors: int = 5, in_flight: int = 32,
-             redis_url: str = REDIS_URL, time_limit_s: float = 180.0) -> dict[str, Any]:
-    stack = ServedStack(redis_url=redis_url, units=handsets).create()
+             calls_per_s: float = 10.0, call_s: float = 1.0, supervisors: int = 5,
+             in_flight: int = 32, redis_url: str = REDIS_URL, time_limit_s: float = 180.0,
+             workers: int = 1) -> dict[str, Any]:
+    stack = ServedStack(redis_url=redis_url, units=handsets, workers=workers).create()
     try:
         stack.start()
         return asyncio.run(peak_hour(stack, rounds=rounds, in_flight=in_flight, calls=calls,
-                                     calls_per_s=calls_per_s, supervisors=supervisors,
-                                     time_limit_s=time_limit_s))
+                                     calls_per_s=calls_per_s, call_s=call_s,
+                                     supervisors=supervisors, time_limit_s=time_limit_s))
     finally:
         stack.destroy()
 
@@ -332,9 +281,13 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--calls-per-s", type=float, default=10.0)
+    parser.add_argument("--call-s", type=float, default=20.0,
+                        help="how long each call streams audio (sets how many overlap)")
     parser.add_argument("--supervisors", type=int, default=5)
     parser.add_argument("--in-flight", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     print(json.dumps(run_load(handsets=args.handsets, rounds=args.rounds, calls=args.calls,
-                              calls_per_s=args.calls_per_s, supervisors=args.supervisors,
-                              in_flight=args.in_flight), indent=2))
+                              calls_per_s=args.calls_per_s, call_s=args.call_s,
+                              supervisors=args.supervisors, in_flight=args.in_flight,
+                              workers=args.workers), indent=2))

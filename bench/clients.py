@@ -1,0 +1,267 @@
+"""Load-generating clients for the API benchmarks: cheap enough not to starve the server.
+
+The server and the load share two cores, so every client here spends as little CPU per
+request as it can: raw HTTP/1.1 keep-alive for the ping flood, websockets for the live feeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import websockets
+
+PASSWORD = "bench-password-1"
+LAHORE = (31.5204, 74.3587)
+TRACE: list[tuple[float, float]] | None = None  # (scheduled at, latency) when debugging
+_TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile; None when nothing was measured."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+async def token(client: httpx.AsyncClient, username: str) -> str:
+    response = await client.post("/api/v1/auth/token",
+                                 data={"username": username, "password": PASSWORD})
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+async def open_socket(url: str, channel: str, bearer: str,
+                      since: dict[str, str] | None = None) -> Any:
+    ws = await websockets.connect(f"{url}/ws/{channel}", max_size=2**22)
+    await ws.send(json.dumps({"token": bearer, "since": since or {}}))
+    hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    if hello.get("type") != "hello":
+        raise RuntimeError(f"unexpected first message {hello}")
+    return ws
+
+
+class KeepAliveClient:
+    """A minimal HTTP/1.1 keep-alive client for the ping flood.
+
+    httpx spends ~1 ms of CPU per request, which on a 2-core machine starved the server it was
+    measuring; this one writes the request bytes and reads one Content-Length response, so
+    nearly all the CPU is left to the server.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_json(self, path: str, bearer: str, body: bytes) -> int:
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                f"Authorization: Bearer {bearer}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        try:
+            self.writer.write(head + body)
+            header = await self.reader.readuntil(b"\r\n\r\n")
+            status = int(header[9:12])
+            length = 0
+            for line in header.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+                elif name.strip().lower() == b"connection" and value.strip() == b"close":
+                    self.writer.close()
+            await self.reader.readexactly(length)
+            return status
+        except _TRANSPORT_ERRORS:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.writer = None
+
+
+async def drive_pings(base_url: str, bearer: str, unit_ids: list[int],
+                      rounds: int, in_flight: int, deadline: float) -> dict[str, Any]:
+    """Every handset pings `rounds` times; at most `in_flight` requests outstanding."""
+    latencies: list[float] = []
+    errors = 0
+    host, port = base_url.removeprefix("http://").split(":")
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for r in range(rounds):
+        for unit_id in unit_ids:
+            queue.put_nowait(unit_id * 1000 + r)
+
+    async def worker() -> None:
+        nonlocal errors
+        client = KeepAliveClient(host, int(port))
+        while not queue.empty() and time.monotonic() < deadline:
+            item = queue.get_nowait()
+            unit_id, r = divmod(item, 1000)
+            body = ping_body(unit_id, r)
+            started = time.perf_counter()
+            try:
+                ok = await client.post_json(f"/api/v1/units/{unit_id}/position", bearer,
+                                            body) == 200
+            except _TRANSPORT_ERRORS:
+                ok = False
+            if ok:
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                errors += 1
+        client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    elapsed = time.perf_counter() - started
+    return {"pings": len(latencies), "ping_errors": errors, "ping_elapsed_s": elapsed,
+            "latencies": latencies}
+
+
+def ping_body(unit_id: int, step: int) -> bytes:
+    return json.dumps({"lat": LAHORE[0] + (unit_id % 50) * 1e-3 + step * 1e-5,
+                       "lon": LAHORE[1] + (unit_id // 50) * 1e-3, "accuracy_m": 8,
+                       "ts": datetime.now(UTC).isoformat()}).encode()
+
+
+async def ping_at_rate(base_url: str, bearer: str, unit_ids: list[int], *, rate: float,
+                       duration_s: float, max_connections: int = 256) -> dict[str, Any]:
+    """Open loop: handsets ping on a fixed schedule whatever the server's pace.
+
+    Latency runs from each ping's *scheduled* time, so a server that falls behind shows it in
+    the percentiles (no coordinated omission); a ping that finds every connection busy opens
+    another, up to `max_connections`, as a fleet of real handsets would.
+    """
+    host, port = base_url.removeprefix("http://").split(":")
+    idle: list[KeepAliveClient] = []
+    opened = 0
+    latencies: list[float] = []
+    errors = 0
+    error_kinds: dict[str, int] = {}
+    total = int(rate * duration_s)
+    start = time.perf_counter()
+    slots = asyncio.Semaphore(max_connections)
+
+    async def one(index: int, due: float) -> None:
+        nonlocal opened, errors
+        async with slots:
+            if idle:
+                client = idle.pop()
+            else:
+                client, opened = KeepAliveClient(host, int(port)), opened + 1
+            unit_id = unit_ids[index % len(unit_ids)]
+            try:
+                status = await client.post_json(f"/api/v1/units/{unit_id}/position", bearer,
+                                                ping_body(unit_id, index))
+                kind = "" if status == 200 else f"HTTP {status}"
+            except _TRANSPORT_ERRORS as exc:
+                kind = type(exc).__name__
+            idle.append(client)
+        if not kind:
+            latencies.append((time.perf_counter() - due) * 1000)
+            if TRACE is not None:
+                TRACE.append((due - start, latencies[-1]))
+        else:
+            errors += 1
+            error_kinds[kind] = error_kinds.get(kind, 0) + 1
+
+    tasks = []
+    for index in range(total):
+        due = start + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(index, due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    for client in idle:
+        client.close()
+    return {"offered_per_s": rate, "pings": len(latencies), "ping_errors": errors,
+            "error_kinds": error_kinds,
+            "achieved_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": _round(percentile(latencies, 50)),
+            "p99_ms": _round(percentile(latencies, 99)), "connections": opened}
+
+
+def ping_at_rate_in_process(base_url: str, bearer: str, unit_ids: list[int], rate: float,
+                            duration_s: float) -> dict[str, Any]:
+    """`ping_at_rate` in a process of its own (see `pinger`)."""
+    return asyncio.run(ping_at_rate(base_url, bearer, unit_ids, rate=rate,
+                                    duration_s=duration_s))
+
+
+async def ping_at_rate_apart(pool: Any, base_url: str, bearer: str, unit_ids: list[int], *,
+                             rate: float, duration_s: float) -> dict[str, Any]:
+    """Run the ping schedule in the pinger process, so that decoding the dashboards' feeds in
+    this one never delays a ping or its timing."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, ping_at_rate_in_process, base_url, bearer,
+                                      unit_ids, rate, duration_s)
+
+
+def pinger() -> Any:
+    """A one-process pool for `ping_at_rate_apart`."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+
+
+async def place_calls(emulator: Any, console: Any, *, calls: int, per_s: float,
+                      deadline: float, call_s: float = 1.0) -> dict[str, Any]:
+    """Ring `calls` calls on the Asterisk emulator; time each until the console shows it.
+
+    The clock starts as the emulator emits the call's first AMI events (Newchannel) and stops
+    at the `call.updated` on `/ws/console`: gateway → h15:calls → persister → PostgreSQL →
+    stream → hub → socket, the path a real call takes.
+    """
+    started: dict[str, float] = {}
+    popped: dict[str, float] = {}
+    done = asyncio.Event()
+
+    async def listen() -> None:
+        async for raw in console:
+            if "call.updated" not in raw:
+                continue  # position batches are most of the feed; skip parsing them
+            msg = json.loads(raw)
+            linkedid = (msg.get("data") or {}).get("linkedid")
+            if msg.get("type") == "call.updated" and linkedid in started \
+                    and linkedid not in popped:
+                popped[linkedid] = (time.perf_counter() - started[linkedid]) * 1000
+                if len(popped) == calls:
+                    done.set()
+
+    listener = asyncio.create_task(listen())
+    audio = bytes(int(16_000 * call_s))  # 8 kHz 16-bit silence: rings, answers, streams, ends
+    try:
+        for i in range(calls):
+            if time.monotonic() > deadline:
+                break
+            moment = time.perf_counter()
+            linkedid = await emulator.place_call(f"0300{i:07d}", pcm=audio)
+            started[linkedid] = moment
+            await asyncio.sleep(1 / per_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), max(1.0, deadline - time.monotonic()))
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
+    pops = list(popped.values())
+    return {"calls": len(started), "calls_popped": len(popped),
+            "calls_lost": len(started) - len(popped),
+            "call_pop_p50_ms": _round(percentile(pops, 50)),
+            "call_pop_p99_ms": _round(percentile(pops, 99))}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
