@@ -20,7 +20,7 @@ from dispatch.auth.deps import CurrentUser, require_roles
 from dispatch.calls.views import router as calls_router
 from dispatch.consoles.views import router as consoles_router
 from dispatch.context import AppContext
-from dispatch.errors import DomainError
+from dispatch.errors import Busy, DomainError
 from dispatch.incidents.views import router as incidents_router
 from dispatch.intake.views import router as intake_router
 from dispatch.kpi.views import router as kpi_router
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 # A ping waits this long for Redis before it is stored in the database instead.
 PING_REDIS_TIMEOUT_S = 2.0
+# Pings beyond this many at once wait for a connection (and are refused 503 after the timeout)
+# rather than opening more: under overload, queueing beats a connection storm.
+PING_REDIS_CONNECTIONS = 32
 
 DESCRIPTION = """
 Helpline 15: calls to 15 reach the responsible station's officers; every response is timed.
@@ -69,7 +72,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         async_redis = make_async_redis(ctx.settings.redis_url)
         app.state.hub = Hub(async_redis)
         await app.state.hub.start()
-        ping_redis = make_async_redis(ctx.settings.redis_url, timeout_s=PING_REDIS_TIMEOUT_S)
+        ping_redis = make_async_redis(ctx.settings.redis_url, timeout_s=PING_REDIS_TIMEOUT_S,
+                                      max_connections=PING_REDIS_CONNECTIONS)
         app.state.live_positions = LivePositions(ping_redis)
         # Every app that takes pings writes them through to the database (one at a time).
         flusher = PositionFlusher(sessions=ctx.sessions, client=ctx.redis)
@@ -160,7 +164,8 @@ def metrics(_: CurrentUser = Depends(require_roles("supervisor"))):  # type: ign
 
 
 async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 
 async def _integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -27,3 +27,9 @@ class Forbidden(DomainError):
 
 class Invalid(DomainError):
     status_code = 422
+
+
+class Busy(DomainError):
+    """Overloaded for a moment: nothing was stored, and the client should retry shortly."""
+
+    status_code = 503

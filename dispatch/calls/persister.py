@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from prometheus_client import Counter
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.calls import service
@@ -70,9 +71,7 @@ class Persister:
         applied = 0
         for event in events:
             try:
-                with session_scope(self.sessions) as session:
-                    apply_event(session, event)
-                publish_pending(session, self.streams)
+                self._apply(event)
             except NotFound as exc:
                 if not self._expired(event):
                     continue  # not applicable yet: stays pending, retried by reclaim
@@ -93,6 +92,23 @@ class Persister:
                 applied += 1
             self.streams.ack(event.stream, GROUP, event.id)
         return applied
+
+    def _apply(self, event: Event) -> None:
+        """Apply in its own transaction; once more if another replica created the call first.
+
+        Replicas share a call's events (ringing on one, answered on another), so two can try
+        to insert the same new call; the loser's retry finds the row and folds into it.
+        """
+        for attempt in (1, 2):
+            try:
+                with session_scope(self.sessions) as session:
+                    apply_event(session, event)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue
+            publish_pending(session, self.streams)
+            return
 
     def _expired(self, event: Event) -> bool:
         """Stream ids start with the append time in ms, so the age needs no extra state."""

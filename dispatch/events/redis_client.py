@@ -28,11 +28,20 @@ def make_redis(url: str) -> redis.Redis:
                                 health_check_interval=30)
 
 
-def make_async_redis(url: str, timeout_s: float | None = None) -> aioredis.Redis:
-    """`timeout_s` bounds each reply: callers with a fallback must not hang on a stuck Redis."""
+def make_async_redis(url: str, timeout_s: float | None = None,
+                     max_connections: int | None = None) -> aioredis.Redis:
+    """`timeout_s` bounds each reply: callers with a fallback must not hang on a stuck Redis.
+
+    With `max_connections`, callers beyond it wait up to `timeout_s` for a free connection.
+    """
     if url.startswith("memory://"):
         import fakeredis
 
         return fakeredis.FakeAsyncRedis(server=_memory_server(), decode_responses=False)
-    return aioredis.Redis.from_url(url, socket_connect_timeout=timeout_s or 5,
-                                   socket_timeout=timeout_s, health_check_interval=30)
+    options = {"socket_connect_timeout": timeout_s or 5, "socket_timeout": timeout_s,
+               "health_check_interval": 30}
+    if max_connections is not None:
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=timeout_s, **options)
+        return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_url(url, **options)

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatch.context import AppContext
 from dispatch.database.core import session_scope
+from dispatch.errors import Busy, Forbidden
 from dispatch.events.outbox import publish_pending
 from dispatch.events.streams import DEFAULT_MAXLEN, UNITS
 from dispatch.units.models import Unit
@@ -210,6 +211,11 @@ async def accept_ping(ctx: AppContext, live: LivePositions, *, unit_id: int,
             await live.seed(ctx)
             result = await live.offer(event, ts, floor=None)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
+        if _pool_exhausted(exc):
+            # Overload, not an outage: the database path would only deepen it. The handset
+            # keeps the fix in its queue and sends it again.
+            ACCEPTED.labels("busy").inc()
+            raise Busy("too many pings at once; not stored, send it again") from None
         log.warning("Redis unreachable for a GPS ping (%s); storing it in the database",
                     type(exc).__name__)
         ACCEPTED.labels("database").inc()
@@ -217,6 +223,11 @@ async def accept_ping(ctx: AppContext, live: LivePositions, *, unit_id: int,
                                        station_scope=station_scope, lat=lat, lon=lon,
                                        accuracy_m=accuracy_m, ts=ts)
     return (True, None) if result == 1 else (False, OLDER_FIX)
+
+
+def _pool_exhausted(exc: Exception) -> bool:
+    return isinstance(exc, redis.exceptions.MaxConnectionsError) or (
+        isinstance(exc, redis.ConnectionError) and "No connection available" in str(exc))
 
 
 async def _seed_or_skip(ctx: AppContext, live: LivePositions) -> None:
@@ -227,7 +238,6 @@ async def _seed_or_skip(ctx: AppContext, live: LivePositions) -> None:
 
 async def _unit_station(ctx: AppContext, *, unit_id: int, station_scope: int | None) -> int:
     """The unit's station, cached per process: a unit never changes station."""
-    from dispatch.errors import Forbidden
 
     stations: dict[int, int] = ctx.extras.setdefault("unit_stations", {})
     station_id = stations.get(unit_id)  # seeded for the whole fleet by LivePositions.seed

@@ -59,3 +59,31 @@ def test_a_transcript_never_linked_is_dead_lettered_not_retried_forever(ctx: App
     parked = ctx.redis.xrange(DEAD_LETTER)
     assert len(parked) == 1
     assert b"orphan-1" in parked[0][1][b"data"]
+
+
+def test_two_replicas_inserting_the_same_new_call_fold_into_one(ctx: AppContext,
+                                                                monkeypatch) -> None:
+    """Replica A commits the new call while replica B, which looked a moment earlier and saw
+    none, inserts it too: B's unique violation is retried and folds into A's row."""
+    import dispatch.calls.service as calls_service
+
+    first = Persister(sessions=ctx.sessions, streams=ctx.events, consumer="a")
+    second = Persister(sessions=ctx.sessions, streams=ctx.events, consumer="b")
+    ctx.events.publish(CALLS, "call.ringing", {"linkedid": "race.1", "caller_number": "0300",
+                                               "at": "2026-11-22T09:00:00+00:00"})
+    first.poll_once(block_ms=50)
+    real_lookup = calls_service.get_by_linkedid
+    misses = iter([True])  # B's first look happens before A's commit is visible
+
+    def stale_lookup(session, *, linkedid):  # type: ignore[no-untyped-def]
+        return None if next(misses, False) else real_lookup(session, linkedid=linkedid)
+
+    monkeypatch.setattr(calls_service, "get_by_linkedid", stale_lookup)
+    ctx.events.publish(CALLS, "call.answered", {"linkedid": "race.1",
+                                                "at": "2026-11-22T09:00:04+00:00"})
+    second.poll_once(block_ms=50)  # also reads A's own call.updated, which it skips
+    monkeypatch.undo()
+    with ctx.sessions() as session:
+        call = get_by_linkedid(session, linkedid="race.1")
+        assert call.state == "answered" and call.caller_number == "0300"
+    assert ctx.redis.xpending(CALLS, "persist")["pending"] == 0

@@ -138,3 +138,25 @@ def test_dashboards_get_one_batch_with_each_units_newest_fix(
         assert ws.receive_json()["type"] == "hello"
         replayed = receive_until(ws, "unit.positions")
     assert replayed["data"]["positions"] == [fixes[-1]]
+
+
+def test_pings_beyond_the_redis_pool_are_refused_503_not_sent_to_the_database(
+        client: TestClient, ctx: AppContext, city: dict) -> None:  # noqa: F811
+    """Overload is not an outage: a ping that finds every Redis connection busy for the whole
+    timeout is refused with Retry-After (the handset re-sends it), never written through the
+    slower database path that would deepen the overload."""
+    import redis.asyncio as aioredis
+
+    pool = aioredis.BlockingConnectionPool.from_url(ctx.settings.redis_url, max_connections=1,
+                                                    timeout=0.2)
+    client.app.state.live_positions = LivePositions(aioredis.Redis(connection_pool=pool))
+    sho = auth(client, "sho_cl")
+    ping(client, sho, city["unit_cl"], 31.50, datetime.now(UTC))  # seeds; pool works
+    held = client.portal.call(pool.get_connection)  # the only connection, taken
+    response = client.post(f"/api/v1/units/{city['unit_cl']}/position", headers=sho,
+                           json={"lat": 31.7, "lon": 74.3, "ts": datetime.now(UTC).isoformat()})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert "send it again" in response.json()["detail"]
+    client.portal.call(pool.release, held)
+    flush(ctx)
+    assert stored(ctx, city["unit_cl"]).last_lat == 31.50  # the refused fix went nowhere
