@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from dispatch.auth.deps import CurrentUser, require_roles
 from dispatch.calls.views import router as calls_router
 from dispatch.consoles.views import router as consoles_router
 from dispatch.context import AppContext
-from dispatch.errors import Busy, DomainError
+from dispatch.errors import DomainError, error_body
 from dispatch.incidents.views import router as incidents_router
 from dispatch.intake.views import router as intake_router
 from dispatch.kpi.views import router as kpi_router
@@ -28,6 +28,7 @@ from dispatch.maps.service import load_map, map_service, start_congestion_refres
 from dispatch.maps.views import router as maps_router
 from dispatch.metrics import MetricsMiddleware, metrics_response
 from dispatch.realtime.views import router as realtime_router
+from dispatch.runtime import freeze_startup_heap
 from dispatch.security import (
     BodySizeLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -35,6 +36,7 @@ from dispatch.security import (
 )
 from dispatch.settings import Settings, get_settings
 from dispatch.stations.views import router as stations_router
+from dispatch.units.fastpath import PingFastPath
 from dispatch.units.positions import LivePositions, PositionFlusher
 from dispatch.units.views import router as units_router
 from dispatch.users.views import router as users_router
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
             persister.start()
             congestion = start_congestion_refresh(ctx)
             relay = Relay(ctx.engine, ctx.events).start()  # events left by dead processes
+            freeze_startup_heap()  # a served process (not a test's app): see the docstring
         yield
         if relay is not None:
             relay.stop()
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app = FastAPI(title="Helpline 15", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
     app.state.ctx = context or AppContext.from_settings(settings)
+    app.add_middleware(PingFastPath)  # innermost: still timed, limited and given headers
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
@@ -163,9 +167,9 @@ def metrics(_: CurrentUser = Depends(require_roles("supervisor"))):  # type: ign
     return metrics_response()
 
 
-async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-    headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+async def _domain_error(_: Request, exc: DomainError) -> Response:
+    status, body, headers = error_body(exc)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 async def _integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:

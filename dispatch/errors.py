@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class DomainError(Exception):
     status_code = 400
@@ -33,3 +35,9 @@ class Busy(DomainError):
     """Overloaded for a moment: nothing was stored, and the client should retry shortly."""
 
     status_code = 503
+
+
+def error_body(exc: DomainError) -> tuple[int, bytes, dict[str, str]]:
+    """Status, JSON body and headers of the API's answer to a domain error (one format)."""
+    headers = {"Retry-After": "1"} if isinstance(exc, Busy) else {}
+    return exc.status_code, json.dumps({"detail": exc.message}).encode(), headers

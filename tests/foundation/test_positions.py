@@ -160,3 +160,27 @@ def test_pings_beyond_the_redis_pool_are_refused_503_not_sent_to_the_database(
     client.portal.call(pool.release, held)
     flush(ctx)
     assert stored(ctx, city["unit_cl"]).last_lat == 31.50  # the refused fix went nowhere
+
+
+def test_the_fast_path_answers_good_pings_and_leaves_every_refusal_to_the_route(
+        client: TestClient, city: dict) -> None:  # noqa: F811
+    from dispatch.units.fastpath import ANSWERED
+
+    url = f"/api/v1/units/{city['unit_cl']}/position"
+    good = {"lat": 31.5, "lon": 74.3, "ts": datetime.now(UTC).isoformat()}
+    sho_token = token(client, "sho_cl")
+    sho = {"Authorization": f"Bearer {sho_token}"}
+    assert client.post(url, headers=sho, json=good).status_code == 200  # checks revocation
+    before = ANSWERED._value.get()
+    good["ts"] = datetime.now(UTC).isoformat()
+    assert client.post(url, headers=sho, json=good).json()["accepted"] is True
+    assert ANSWERED._value.get() == before + 1
+    # Refusals keep the documented route's status and message.
+    unknown = client.post(url, headers=sho, json={**good, "speed": 3})
+    assert unknown.status_code == 422 and unknown.json()["detail"].startswith("invalid request")
+    caller = client.post(url, headers=auth(client, "ct"), json=good)
+    assert caller.status_code == 403 and "call_taker" in caller.json()["detail"]
+    assert client.post("/api/v1/auth/revoke", headers=sho).status_code in (200, 204)
+    revoked = client.post(url, headers=sho, json=good)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+    assert ANSWERED._value.get() == before + 1  # none of those was answered early
