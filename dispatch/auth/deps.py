@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -22,33 +24,55 @@ from dispatch.context import AppContext
 from dispatch.events.outbox import discard, publish_pending
 from dispatch.users.models import RevokedToken
 
-# Revocation checks hit the database once per token per REVOCATION_CACHE_S: a handset pinging
-# every few seconds would otherwise cost a query per ping. A revocation takes effect at once
-# in the process that made it and within REVOCATION_CACHE_S in every other API process.
+# Revocations: each process keeps the list of revoked, unexpired token ids per database and
+# re-reads it (one query, whatever the number of tokens) when it is older than
+# REVOCATION_CACHE_S. A thousand handsets pinging every few seconds thus cost one query per
+# process every few seconds, not one per token. A revocation takes effect at once in the
+# process that made it and within REVOCATION_CACHE_S in every other API process.
 REVOCATION_CACHE_S = 5.0
-_revocations: dict[str, tuple[bool, float]] = {}
-_revocations_lock = threading.Lock()
 
 
-def cached_revocation(jti: str) -> bool | None:
-    """What this process knows about the token, or None when it must ask the database."""
-    with _revocations_lock:
-        cached = _revocations.get(jti)
-    if cached is not None and (cached[0] or time.monotonic() - cached[1] < REVOCATION_CACHE_S):
-        return cached[0]
-    return None
+@dataclass
+class _RevocationList:
+    revoked: frozenset[str] = frozenset()
+    synced_at: float = float("-inf")
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, jti: str) -> bool | None:
+        if jti in self.revoked:
+            return True
+        return False if time.monotonic() - self.synced_at < REVOCATION_CACHE_S else None
+
+
+_lists: weakref.WeakKeyDictionary[Engine, _RevocationList] = weakref.WeakKeyDictionary()
+_lists_lock = threading.Lock()
+
+
+def _list_for(engine: Engine) -> _RevocationList:
+    with _lists_lock:
+        found = _lists.get(engine)
+        if found is None:
+            found = _lists[engine] = _RevocationList()
+        return found
+
+
+def cached_revocation(engine: Engine, jti: str) -> bool | None:
+    """What this process knows about the token, or None when the list must be re-read."""
+    return _list_for(engine).answer(jti)
 
 
 def is_revoked(db: Session, jti: str) -> bool:
-    cached = cached_revocation(jti)
-    if cached is not None:
-        return cached
-    revoked = db.get(RevokedToken, jti) is not None
-    with _revocations_lock:
-        if len(_revocations) > 100_000:
-            _revocations.clear()
-        _revocations[jti] = (revoked, time.monotonic())
-    return revoked
+    revocations = _list_for(db.get_bind())
+    answer = revocations.answer(jti)
+    if answer is not None:
+        return answer
+    with revocations.lock:  # one reader refreshes; the others wait and use its answer
+        if revocations.answer(jti) is None:
+            now = datetime.now(UTC)
+            ids = db.scalars(select(RevokedToken.jti).where(RevokedToken.expires_at > now))
+            revocations.revoked = frozenset(ids)
+            revocations.synced_at = time.monotonic()
+    return jti in revocations.revoked
 
 
 def revoked_in_new_session(ctx: AppContext, jti: str) -> bool:
@@ -56,9 +80,10 @@ def revoked_in_new_session(ctx: AppContext, jti: str) -> bool:
         return is_revoked(session, jti)
 
 
-def note_revoked(jti: str) -> None:
-    with _revocations_lock:
-        _revocations[jti] = (True, time.monotonic())
+def note_revoked(engine: Engine, jti: str) -> None:
+    revocations = _list_for(engine)
+    with revocations.lock:
+        revocations.revoked = revocations.revoked | {jti}
 
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -143,9 +168,9 @@ async def get_current_user_sessionless(
     token: str | None = Depends(oauth2_scheme),
     ctx: AppContext = Depends(get_context),
 ) -> CurrentUser:
-    """For hot routes (GPS pings): no database session unless the revocation cache misses."""
+    """For hot routes (GPS pings): no database session unless the revocation list is due."""
     claims = _claims(token, ctx)
-    revoked = cached_revocation(claims.jti)
+    revoked = cached_revocation(ctx.engine, claims.jti)
     if revoked is None:
         revoked = await run_in_threadpool(revoked_in_new_session, ctx, claims.jti)
     return _user(claims, revoked)

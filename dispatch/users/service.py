@@ -61,7 +61,7 @@ def login(session: Session, *, username: str, password: str, key: str,
 def revoke_token(session: Session, *, jti: str, expires_at: datetime, actor: str) -> None:
     from dispatch.auth.deps import note_revoked
 
-    note_revoked(jti)
+    note_revoked(session.get_bind(), jti)
     if session.get(RevokedToken, jti) is None:
         session.add(RevokedToken(jti=jti, expires_at=expires_at))
         record_change(session, actor=actor, action="token.revoke", entity_type="token",
