@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import time
 from datetime import UTC, datetime
@@ -61,6 +62,19 @@ class KeepAliveClient:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post_json(self, path: str, bearer: str, body: bytes) -> int:
+        """POST and read the answer; a kept-alive connection the server has meanwhile closed
+        (uvicorn drops idle ones after 5 s) is re-opened and the request sent once more, as
+        HTTP clients do when no byte of the answer has arrived."""
+        reused = self.writer is not None and not self.writer.is_closing()
+        try:
+            return await self._exchange(path, bearer, body)
+        except asyncio.IncompleteReadError as exc:
+            self.close()
+            if not reused or exc.partial:
+                raise
+        return await self._exchange(path, bearer, body)
+
+    async def _exchange(self, path: str, bearer: str, body: bytes) -> int:
         if self.writer is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -134,12 +148,14 @@ def ping_body(unit_id: int, step: int) -> bytes:
 
 
 async def ping_at_rate(base_url: str, bearer: str, unit_ids: list[int], *, rate: float,
-                       duration_s: float, max_connections: int = 256) -> dict[str, Any]:
+                       duration_s: float, max_connections: int = 256,
+                       warmup_s: float = 1.0) -> dict[str, Any]:
     """Open loop: handsets ping on a fixed schedule whatever the server's pace.
 
     Latency runs from each ping's *scheduled* time, so a server that falls behind shows it in
     the percentiles (no coordinated omission); a ping that finds every connection busy opens
-    another, up to `max_connections`, as a fleet of real handsets would.
+    another, up to `max_connections`, as a fleet of real handsets would. The first `warmup_s`
+    run at the same rate but are not counted: they open the connections the rate needs.
     """
     host, port = base_url.removeprefix("http://").split(":")
     idle: list[KeepAliveClient] = []
@@ -147,7 +163,8 @@ async def ping_at_rate(base_url: str, bearer: str, unit_ids: list[int], *, rate:
     latencies: list[float] = []
     errors = 0
     error_kinds: dict[str, int] = {}
-    total = int(rate * duration_s)
+    total = int(rate * (duration_s + warmup_s))
+    counted_from = int(rate * warmup_s)
     start = time.perf_counter()
     slots = asyncio.Semaphore(max_connections)
 
@@ -166,11 +183,11 @@ async def ping_at_rate(base_url: str, bearer: str, unit_ids: list[int], *, rate:
             except _TRANSPORT_ERRORS as exc:
                 kind = type(exc).__name__
             idle.append(client)
-        if not kind:
+        if not kind and index >= counted_from:
             latencies.append((time.perf_counter() - due) * 1000)
             if TRACE is not None:
                 TRACE.append((due - start, latencies[-1]))
-        else:
+        elif kind:  # refused or broken, warm-up included
             errors += 1
             error_kinds[kind] = error_kinds.get(kind, 0) + 1
 
@@ -182,7 +199,7 @@ async def ping_at_rate(base_url: str, bearer: str, unit_ids: list[int], *, rate:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(index, due)))
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    elapsed = time.perf_counter() - start - warmup_s
     for client in idle:
         client.close()
     return {"offered_per_s": rate, "pings": len(latencies), "ping_errors": errors,
@@ -194,7 +211,10 @@ async def ping_at_rate(base_url: str, bearer: str, unit_ids: list[int], *, rate:
 
 def ping_at_rate_in_process(base_url: str, bearer: str, unit_ids: list[int], rate: float,
                             duration_s: float) -> dict[str, Any]:
-    """`ping_at_rate` in a process of its own (see `pinger`)."""
+    """`ping_at_rate` in a process of its own (see `pinger`), its heap frozen so that the
+    measuring client's own garbage collection never shows as server latency."""
+    gc.collect()
+    gc.freeze()
     return asyncio.run(ping_at_rate(base_url, bearer, unit_ids, rate=rate,
                                     duration_s=duration_s))
 
@@ -216,7 +236,38 @@ def pinger() -> Any:
     return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
 
 
-async def place_calls(emulator: Any, console: Any, *, calls: int, per_s: float,
+class ConsoleWatch:
+    """A call-taker's `/ws/console`, read for as long as the run lasts (as a real console is:
+    a socket nobody reads fills the server's queue and is closed as too slow)."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.started: dict[str, float] = {}
+        self.popped: dict[str, float] = {}
+        self.changed = asyncio.Event()
+        self.close_code: int | None = None
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.socket:
+                if "call.updated" not in raw:
+                    continue  # position batches are most of the feed; skip parsing them
+                data = json.loads(raw).get("data") or {}
+                linkedid = data.get("linkedid")
+                if linkedid in self.started and linkedid not in self.popped:
+                    self.popped[linkedid] = (time.perf_counter() - self.started[linkedid]) * 1000
+                    self.changed.set()
+        self.close_code = self.socket.close_code
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._reader
+        await self.socket.close()
+
+
+async def place_calls(emulator: Any, console: ConsoleWatch, *, calls: int, per_s: float,
                       deadline: float, call_s: float = 1.0) -> dict[str, Any]:
     """Ring `calls` calls on the Asterisk emulator; time each until the console shows it.
 
@@ -224,43 +275,28 @@ async def place_calls(emulator: Any, console: Any, *, calls: int, per_s: float,
     at the `call.updated` on `/ws/console`: gateway → h15:calls → persister → PostgreSQL →
     stream → hub → socket, the path a real call takes.
     """
-    started: dict[str, float] = {}
-    popped: dict[str, float] = {}
-    done = asyncio.Event()
-
-    async def listen() -> None:
-        async for raw in console:
-            if "call.updated" not in raw:
-                continue  # position batches are most of the feed; skip parsing them
-            msg = json.loads(raw)
-            linkedid = (msg.get("data") or {}).get("linkedid")
-            if msg.get("type") == "call.updated" and linkedid in started \
-                    and linkedid not in popped:
-                popped[linkedid] = (time.perf_counter() - started[linkedid]) * 1000
-                if len(popped) == calls:
-                    done.set()
-
-    listener = asyncio.create_task(listen())
     audio = bytes(int(16_000 * call_s))  # 8 kHz 16-bit silence: rings, answers, streams, ends
-    try:
-        for i in range(calls):
-            if time.monotonic() > deadline:
-                break
-            moment = time.perf_counter()
-            linkedid = await emulator.place_call(f"0300{i:07d}", pcm=audio)
-            started[linkedid] = moment
-            await asyncio.sleep(1 / per_s)
+    mine: list[str] = []
+    for i in range(calls):
+        if time.monotonic() > deadline:
+            break
+        moment = time.perf_counter()
+        linkedid = await emulator.place_call(f"0300{i:07d}", pcm=audio)
+        console.started[linkedid] = moment
+        mine.append(linkedid)
+        await asyncio.sleep(1 / per_s)
+    while not all(c in console.popped for c in mine) and time.monotonic() < deadline \
+            and console.close_code is None:
+        console.changed.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), max(1.0, deadline - time.monotonic()))
-    finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await listener
-    pops = list(popped.values())
-    return {"calls": len(started), "calls_popped": len(popped),
-            "calls_lost": len(started) - len(popped),
-            "call_pop_p50_ms": _round(percentile(pops, 50)),
-            "call_pop_p99_ms": _round(percentile(pops, 99))}
+            await asyncio.wait_for(console.changed.wait(), 0.5)
+    pops = [console.popped[c] for c in mine if c in console.popped]
+    result = {"calls": len(mine), "calls_popped": len(pops), "calls_lost": len(mine) - len(pops),
+              "call_pop_p50_ms": _round(percentile(pops, 50)),
+              "call_pop_p99_ms": _round(percentile(pops, 99))}
+    if console.close_code is not None:
+        result["console_closed"] = console.close_code
+    return result
 
 
 def _round(value: float | None) -> float | None:
