@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.clients import open_socket, ping_at_rate_apart, pinger, place_calls, token
+from bench.clients import ConsoleWatch, open_socket, ping_at_rate_apart, pinger, place_calls, token
 from bench.load import REDIS_URL, ServedStack, telephony, watch_supervisors
 
 P99_GOAL_MS = 50.0
@@ -46,7 +46,7 @@ async def measure(stack: ServedStack, *, rates: tuple[int, ...], step_s: float, 
         sho, ct, sup = [await token(client, name) for name in ("sho", "ct", "sup")]
     stop = asyncio.Event()
     watchers = asyncio.create_task(watch_supervisors(stack, sup, supervisors, stop))
-    console = await open_socket(stack.ws_url, "console", ct)
+    console = ConsoleWatch(await open_socket(stack.ws_url, "console", ct))
     steps: list[dict[str, Any]] = []
     pool = pinger()
     try:

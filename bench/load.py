@@ -38,6 +38,7 @@ import redis
 from bench.clients import (
     LAHORE,
     PASSWORD,
+    ConsoleWatch,
     _round,
     drive_pings,
     open_socket,
@@ -238,7 +239,7 @@ async def peak_hour(stack: ServedStack, *, rounds: int = 3, in_flight: int = 32,
         sho, ct, sup = [await token(client, name) for name in ("sho", "ct", "sup")]
     stop = asyncio.Event()
     watchers = asyncio.create_task(watch_supervisors(stack, sup, supervisors, stop))
-    console = await open_socket(stack.ws_url, "console", ct)
+    console = ConsoleWatch(await open_socket(stack.ws_url, "console", ct))
     try:
         async with telephony(stack) as emulator:
             pings, pops = await asyncio.gather(
