@@ -104,43 +104,6 @@ class KeepAliveClient:
         self.writer = None
 
 
-async def drive_pings(base_url: str, bearer: str, unit_ids: list[int],
-                      rounds: int, in_flight: int, deadline: float) -> dict[str, Any]:
-    """Every handset pings `rounds` times; at most `in_flight` requests outstanding."""
-    latencies: list[float] = []
-    errors = 0
-    host, port = base_url.removeprefix("http://").split(":")
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for r in range(rounds):
-        for unit_id in unit_ids:
-            queue.put_nowait(unit_id * 1000 + r)
-
-    async def worker() -> None:
-        nonlocal errors
-        client = KeepAliveClient(host, int(port))
-        while not queue.empty() and time.monotonic() < deadline:
-            item = queue.get_nowait()
-            unit_id, r = divmod(item, 1000)
-            body = ping_body(unit_id, r)
-            started = time.perf_counter()
-            try:
-                ok = await client.post_json(f"/api/v1/units/{unit_id}/position", bearer,
-                                            body) == 200
-            except _TRANSPORT_ERRORS:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - started) * 1000)
-            else:
-                errors += 1
-        client.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
-    elapsed = time.perf_counter() - started
-    return {"pings": len(latencies), "ping_errors": errors, "ping_elapsed_s": elapsed,
-            "latencies": latencies}
-
-
 def ping_body(unit_id: int, step: int) -> bytes:
     return json.dumps({"lat": LAHORE[0] + (unit_id % 50) * 1e-3 + step * 1e-5,
                        "lon": LAHORE[1] + (unit_id // 50) * 1e-3, "accuracy_m": 8,

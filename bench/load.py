@@ -1,12 +1,12 @@
 """Peak-hour load on loopback against a real `helpline15 serve` on PostgreSQL and Redis.
 
-A plain asyncio client (httpx + websockets) plays the control room's busiest hour:
+A plain asyncio client plays the control room's busiest hour against `serve --workers 2`:
 
-* handsets: N SHO handsets post GPS pings (`POST /units/{id}/position`), a bounded number in
-  flight at once, as fast as the server takes them;
-* calls: the telephony gateway's `call.ringing` events are appended to `h15:calls` exactly as the
-  gateway writes them; the call pop is timed from that append to the `call.updated` message on a
-  call-taker's `/ws/console` (persister → PostgreSQL → stream → hub → socket);
+* handsets: N SHO handsets each post a GPS ping (`POST /units/{id}/position`) every
+  `--ping-interval-s`, on schedule (open loop), from a process of their own;
+* calls: the Asterisk emulator rings calls that stream audio to the real `helpline15 gateway`
+  (AMI + AudioSocket), hundreds at once; each call pop is timed from the emulator's first AMI
+  event to the `call.updated` message on a call-taker's `/ws/console`;
 * supervisors: dashboards connected on `/ws/supervisor`, counting what they receive.
 
 Everything is bounded in count and time. Run: `python -m bench.load [--handsets 1000]`.
@@ -39,10 +39,9 @@ from bench.clients import (
     LAHORE,
     PASSWORD,
     ConsoleWatch,
-    _round,
-    drive_pings,
     open_socket,
-    percentile,
+    ping_at_rate_apart,
+    pinger,
     place_calls,
     token,
 )
@@ -230,44 +229,54 @@ async def telephony(stack: ServedStack, timeout_s: float = 60) -> AsyncIterator[
         await emulator.stop()
 
 
-async def peak_hour(stack: ServedStack, *, rounds: int = 3, in_flight: int = 32,
-                    calls: int = 100, calls_per_s: float = 10.0, call_s: float = 1.0,
-                    supervisors: int = 5, time_limit_s: float = 120.0) -> dict[str, Any]:
-    """Handsets flood pings while calls ring through the emulator and dashboards watch."""
+async def peak_hour(stack: ServedStack, *, ping_interval_s: float = 2.0, calls: int = 300,
+                    calls_per_s: float = 10.0, call_s: float = 25.0, supervisors: int = 5,
+                    time_limit_s: float = 180.0) -> dict[str, Any]:
+    """Every handset pings each `ping_interval_s` while calls ring through the emulator, each
+    streaming `call_s` of audio (so about calls_per_s × call_s overlap), and dashboards watch."""
     deadline = time.monotonic() + time_limit_s
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
         sho, ct, sup = [await token(client, name) for name in ("sho", "ct", "sup")]
     stop = asyncio.Event()
     watchers = asyncio.create_task(watch_supervisors(stack, sup, supervisors, stop))
     console = ConsoleWatch(await open_socket(stack.ws_url, "console", ct))
+    pool = pinger()
+    concurrent: list[int] = []
     try:
         async with telephony(stack) as emulator:
+            async def sample() -> None:
+                while True:
+                    concurrent.append(len(emulator.calls))
+                    await asyncio.sleep(0.5)
+
+            sampler = asyncio.create_task(sample())
+            rate = len(stack.unit_ids) / ping_interval_s
             pings, pops = await asyncio.gather(
-                drive_pings(stack.base_url, sho, stack.unit_ids, rounds, in_flight, deadline),
+                ping_at_rate_apart(pool, stack.base_url, sho, stack.unit_ids, rate=rate,
+                                   duration_s=calls / calls_per_s + call_s),
                 place_calls(emulator, console, calls=calls, per_s=calls_per_s,
                             call_s=call_s, deadline=deadline))
+            sampler.cancel()
     finally:
+        pool.shutdown()
         await console.close()
         stop.set()
     watched = await watchers
-    ping_ms = pings.pop("latencies")
-    return {
-        "handsets": len(stack.unit_ids), **pings, **pops, **watched,
-        "pings_per_s": round(len(ping_ms) / pings["ping_elapsed_s"], 1)
-        if pings["ping_elapsed_s"] else 0.0,
-        "ping_p50_ms": _round(percentile(ping_ms, 50)),
-        "ping_p99_ms": _round(percentile(ping_ms, 99)),
-    }
+    return {"handsets": len(stack.unit_ids), "ping_interval_s": ping_interval_s,
+            "pings_per_s": pings["achieved_per_s"], "pings": pings["pings"],
+            "ping_errors": pings["ping_errors"], "ping_p50_ms": pings["p50_ms"],
+            "ping_p99_ms": pings["p99_ms"], "concurrent_calls_max": max(concurrent, default=0),
+            **pops, **watched}
 
 
-def run_load(*, handsets: int = 1000, rounds: int = 3, calls: int = 200,
-             calls_per_s: float = 10.0, call_s: float = 1.0, supervisors: int = 5,
-             in_flight: int = 32, redis_url: str = REDIS_URL, time_limit_s: float = 180.0,
-             workers: int = 1) -> dict[str, Any]:
+def run_load(*, handsets: int = 1000, ping_interval_s: float = 2.0, calls: int = 300,
+             calls_per_s: float = 10.0, call_s: float = 25.0, supervisors: int = 5,
+             redis_url: str = REDIS_URL, time_limit_s: float = 180.0,
+             workers: int = 2) -> dict[str, Any]:
     stack = ServedStack(redis_url=redis_url, units=handsets, workers=workers).create()
     try:
         stack.start()
-        return asyncio.run(peak_hour(stack, rounds=rounds, in_flight=in_flight, calls=calls,
+        return asyncio.run(peak_hour(stack, ping_interval_s=ping_interval_s, calls=calls,
                                      calls_per_s=calls_per_s, call_s=call_s,
                                      supervisors=supervisors, time_limit_s=time_limit_s))
     finally:
@@ -279,16 +288,15 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--handsets", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--ping-interval-s", type=float, default=2.0)
+    parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--calls-per-s", type=float, default=10.0)
-    parser.add_argument("--call-s", type=float, default=20.0,
+    parser.add_argument("--call-s", type=float, default=25.0,
                         help="how long each call streams audio (sets how many overlap)")
     parser.add_argument("--supervisors", type=int, default=5)
-    parser.add_argument("--in-flight", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print(json.dumps(run_load(handsets=args.handsets, rounds=args.rounds, calls=args.calls,
-                              calls_per_s=args.calls_per_s, call_s=args.call_s,
-                              supervisors=args.supervisors, in_flight=args.in_flight,
+    print(json.dumps(run_load(handsets=args.handsets, ping_interval_s=args.ping_interval_s,
+                              calls=args.calls, calls_per_s=args.calls_per_s,
+                              call_s=args.call_s, supervisors=args.supervisors,
                               workers=args.workers), indent=2))
