@@ -78,6 +78,17 @@ class Window:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def unreliable(cls, reason: str, *, t0: float = 0.0, t1: float = 0.0, frames: int = 0,
+                   occupancy: float = 0.0, speed: float | None = None,
+                   speed_ratio: float | None = None,
+                   speed_kmh: float | None = None) -> Window:
+        """A reading routing must ignore: free-flow factor, no confidence, the reason said."""
+        return cls(t0=t0, t1=t1, frames=frames, occupancy=occupancy, speed=speed,
+                   speed_ratio=speed_ratio, speed_kmh=speed_kmh, level=0.0,
+                   label="unreliable", factor=1.0, confidence=0.0, reliable=False,
+                   reason=reason)
+
 
 @dataclass
 class AnalysisResult:
@@ -222,15 +233,7 @@ def summarise(
         "speed_kmh": None if speed_kmh is None else round(speed_kmh, 1),
     }
     if reason is not None:
-        return Window(
-            **common,
-            level=0.0,
-            label="unreliable",
-            factor=1.0,
-            confidence=0.0,
-            reliable=False,
-            reason=reason,
-        )
+        return Window.unreliable(reason, **common)
     crowding = _scale(occupancy, OCC_FREE, OCC_JAM)
     slowness = 0.0 if ratio is None else _scale(ratio, RATIO_FREE, RATIO_JAM)
     level = math.sqrt(crowding * slowness)  # a jam needs both: many vehicles, barely moving

@@ -70,22 +70,8 @@ def unreliable_payload(
 ) -> dict[str, Any]:
     """The reading of a camera that gave no usable burst at all (a hung feed): unreliable, with
     the reason, through the same `congestion_payload` as an unreliable analysed window."""
-    window = Window(
-        t0=0.0,
-        t1=0.0,
-        frames=frames,
-        occupancy=0.0,
-        speed=None,
-        speed_ratio=None,
-        speed_kmh=None,
-        level=0.0,
-        label="unreliable",
-        factor=1.0,
-        confidence=0.0,
-        reliable=False,
-        reason=reason,
-    )
-    return congestion_payload(camera_id, edges, window, now=now)
+    return congestion_payload(camera_id, edges, Window.unreliable(reason, frames=frames),
+                              now=now)
 
 
 def publish_congestion(redis: Redis, payload: dict[str, Any], *, ttl_s: int) -> str:

@@ -40,7 +40,9 @@ def get_unit(unit_id: int, db: DbSession,
         service.get_unit(db, unit_id=unit_id, station_scope=station_scope(user)))
 
 
-@router.post("/{unit_id}/position", response_model=PingResult)
+@router.post("/{unit_id}/position", response_model=PingResult, responses={
+    503: {"description": "Overloaded for a moment: the fix was not stored; re-send it after "
+                         "`Retry-After` seconds"}})
 async def ping(unit_id: int, body: PositionPing, request: Request,
                user: CurrentUser = Depends(require_roles_sessionless("sho"))) -> PingResult:
     """A GPS fix; an older fix than the unit's last is answered `accepted: false`, not an error.
