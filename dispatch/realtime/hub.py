@@ -145,7 +145,7 @@ class Hub:
         self.positions: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
         self._batcher: asyncio.Task[None] | None = None
-        self._positions: list[Event] = []
+        self._positions: dict[str, bytes] = {}  # unit id -> newest fix, raw JSON
         self._stopping = False
 
     async def start(self) -> None:
@@ -182,13 +182,14 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             for stream, messages in reply or []:
+                name = _text(stream)
                 for message_id, fields in messages:
-                    event = decode(stream, message_id, fields)
-                    self.positions[event.stream] = event.id
-                    if event.type == POSITION:
-                        self._positions.append(event)
+                    self.positions[name] = _text(message_id)
+                    unit = _raw_position_unit(fields)
+                    if unit is not None:  # the bulk of the traffic: kept raw, not decoded
+                        self._positions[unit] = fields[b"data"]
                     else:
-                        self._fan_out(Push.of(event))
+                        self._fan_out(Push.of(decode(stream, message_id, fields)))
 
     def _fan_out(self, push: Push) -> None:
         for subscriber in list(self.subscribers):
@@ -198,19 +199,18 @@ class Hub:
         """Every POSITION_BATCH_S, each client gets one message with the units that moved."""
         while not self._stopping:
             await asyncio.sleep(POSITION_BATCH_S)
-            pending, self._positions = self._positions, []
-            if not pending:
+            pending, self._positions = self._positions, {}
+            if not pending or not self.subscribers:
                 continue
-            batches: dict[int | None, Push] = {}
+            batch_id = self.positions[UNITS]
+            batches: dict[int | None, Push | None] = {}
             for subscriber in list(self.subscribers):
                 key = subscriber.station_id
                 if key not in batches:
-                    coalesced = coalesce_positions(pending, key,
-                                                   batch_id=self.positions[pending[0].stream])
-                    if not coalesced:
-                        continue
-                    batches[key] = Push.of(coalesced[0])
-                subscriber.offer(batches[key])
+                    batches[key] = _position_batch(pending, key, batch_id)
+                push = batches[key]
+                if push is not None:
+                    subscriber.offer(push)
 
     def subscribe(self, channel: str, station_id: int | None) -> Subscriber:
         streams = CHANNEL_STREAMS[channel]
@@ -239,6 +239,40 @@ class Hub:
                         if subscriber.accepts(e)]
             events.extend(coalesce_positions(replayed, subscriber.station_id))
         return events
+
+
+_POSITION_TYPE = POSITION.encode()
+_UNIT_PREFIX = b'{"unit_id":'
+
+
+def _raw_position_unit(fields: dict[Any, Any]) -> str | None:
+    """The unit id of a `unit.position` entry read straight from its JSON, else None.
+
+    `position_event` puts `unit_id` first and is encoded without spaces, so the id is the
+    digits after the prefix; anything else is decoded the ordinary way.
+    """
+    if fields.get(b"type") != _POSITION_TYPE:
+        return None
+    data = fields.get(b"data", b"")
+    if not data.startswith(_UNIT_PREFIX):
+        return None
+    end = data.find(b",", len(_UNIT_PREFIX))
+    unit = data[len(_UNIT_PREFIX):end]
+    return unit.decode() if end > 0 and unit.isdigit() else None
+
+
+def _position_batch(pending: dict[str, bytes], station_id: int | None,
+                    batch_id: str) -> Push | None:
+    """One `unit.positions` message; for everyone, spliced from the raw fixes unparsed."""
+    if station_id is not None:
+        fixes = [e for e in (Event(UNITS, batch_id, POSITION, json.loads(raw))
+                             for raw in pending.values())]
+        coalesced = coalesce_positions(fixes, station_id, batch_id=batch_id)
+        return Push.of(coalesced[0]) if coalesced else None
+    batch = Event(UNITS, batch_id, POSITION_BATCH, {})
+    text = (b'{"type":"unit.positions","data":{"positions":[' + b",".join(pending.values())
+            + b']},"stream":"' + UNITS.encode() + b'","id":"' + batch_id.encode() + b'"}')
+    return Push(batch, text.decode())
 
 
 def _text(value: bytes | str) -> str:

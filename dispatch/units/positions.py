@@ -46,6 +46,8 @@ FLUSHING = "h15:positions:flushing"  # the batch a flusher is writing
 FLUSH_LOCK = "h15:positions:flush-lock"
 FLUSH_INTERVAL_S = 1.0
 UNKNOWN = "?"
+# Pings waiting for Redis beyond this are refused 503 (overload), not queued without bound.
+MAX_WAITING = 2_000
 
 ACCEPTED = Counter("h15_position_pings_total", "GPS pings by outcome", ["outcome"])
 FLUSHED = Counter("h15_positions_flushed_total", "Unit fixes written to the database")
@@ -92,13 +94,22 @@ def position_event(*, unit_id: int, station_id: int, lat: float, lon: float,
 
 
 class LivePositions:
-    """The API side: one round trip to Redis per ping."""
+    """The API side: pings share round trips to Redis.
 
-    def __init__(self, client: aioredis.Redis, maxlen: int = DEFAULT_MAXLEN) -> None:
+    Pings that arrive while a round trip is in flight wait and go together in the next one
+    (one pipeline of EVALSHA calls): at a few pings at a time this is one call per ping, and
+    under load the per-call cost of the client is paid once per batch instead of per ping.
+    """
+
+    def __init__(self, client: aioredis.Redis, maxlen: int = DEFAULT_MAXLEN,
+                 max_waiting: int = MAX_WAITING) -> None:
         self.client = client
         self.maxlen = maxlen
+        self.max_waiting = max_waiting
         self._accept = client.register_script(_ACCEPT)
         self._seeding = asyncio.Lock()
+        self._waiting: list[tuple[list[Any], asyncio.Future[int]]] = []
+        self._sending = False
 
     async def offer(self, event: dict[str, Any], ts: datetime,
                     floor: datetime | None | str = UNKNOWN) -> int:
@@ -107,13 +118,46 @@ class LivePositions:
             floor_arg = str(_ms(floor))
         else:
             floor_arg = UNKNOWN if floor == UNKNOWN else ""
+        if len(self._waiting) >= self.max_waiting:
+            ACCEPTED.labels("busy").inc()
+            raise Busy("too many pings at once; not stored, send it again")
         payload = json.dumps(event, separators=(",", ":"))
-        result = int(await self._accept(keys=[LAST, DIRTY, UNITS],
-                                        args=[event["unit_id"], _ms(ts), payload, self.maxlen,
-                                              floor_arg]))
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append(([event["unit_id"], _ms(ts), payload, self.maxlen, floor_arg],
+                              done))
+        if not self._sending:
+            self._sending = True
+            asyncio.ensure_future(self._send())
+        result = await done
         if result >= 0:
             ACCEPTED.labels("accepted" if result else "older").inc()
         return result
+
+    async def _send(self) -> None:
+        """Send what waits, one pipeline at a time, until nothing waits."""
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    if len(batch) == 1:
+                        results = [await self._accept(keys=[LAST, DIRTY, UNITS],
+                                                      args=batch[0][0])]
+                    else:
+                        async with self.client.pipeline(transaction=False) as pipe:
+                            for args, _ in batch:
+                                await self._accept(keys=[LAST, DIRTY, UNITS], args=args,
+                                                   client=pipe)
+                            results = await pipe.execute()
+                except Exception as exc:  # each waiting ping decides: fallback or 503
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for (_, done), result in zip(batch, results, strict=True):
+                    if not done.done():
+                        done.set_result(int(result))
+        finally:
+            self._sending = False
 
     async def seed(self, ctx: AppContext) -> None:
         """Teach Redis every unit's last fix time and this process every unit's station.
