@@ -142,8 +142,10 @@ def twin_cities_map() -> Path:
     return compile_map(require_data("osm/islamabad_rawalpindi.osm.pbf"), MAP_CACHE, name="twin")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Per module, not per session: sync Playwright keeps an event loop running in the main
+    thread while it is open, which breaks any pytest-asyncio test that runs after it."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         message = f"Chromium not found at {CHROMIUM}: run `make browser-deps`"
         if os.environ.get("CI", "").lower() == "true":
