@@ -93,6 +93,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "A group attacked my brother with sticks near {place}",
             "Two families are clashing at {place}, someone will get hurt",
             "A mob is beating a man outside {place}",
+            "A man with a knife is threatening people at {place}",
             "My neighbour punched me and is attacking us near {place}",
         ],
         "roman": [
@@ -120,6 +121,8 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "Someone opened fire on a car near {place}",
             "There is firing going on at {place} right now",
             "A man has been shot near {place}, he is bleeding",
+            "A man with a gun is threatening people at {place}",
+            "Someone is waving a pistol at the shopkeepers in {place}, he may shoot",
             "People are doing aerial firing at a wedding in {place}",
         ],
         "roman": [
@@ -127,12 +130,14 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "{place} ke paas kisi ne gari par fire kar diye",
             "bhai {place} par goli chali hai aik banda zakhmi hai",
             "{place} mein shaadi par hawai firing ho rahi hai",
+            "{place} mein aik banda bandooq le kar logon ko dhamka raha hai",
             "{place} ke samne do larkon ne goliyan chalayi aur bhaag gaye",
         ],
         "ur": [
             "{place} میں فائرنگ ہو رہی ہے گولیاں چل رہی ہیں",
             "{place} کے پاس کسی نے گاڑی پر فائر کر دیے",
             "{place} پر گولی چلی ہے ایک آدمی زخمی ہے",
+            "{place} میں ایک آدمی بندوق سے لوگوں کو دھمکا رہا ہے",
             "{place} میں شادی پر ہوائی فائرنگ ہو رہی ہے",
         ],
         "mixed": [
