@@ -181,3 +181,21 @@ def test_missing_training_file_falls_back_to_keywords(tmp_path: Path,
     classifier = IncidentClassifier.from_files(load_taxonomy(), tmp_path / "absent.jsonl")
     assert "keywords only" in caplog.text
     assert classifier.rank("ghar mein aag lag gayi hai", top=1)[0][0] == "fire"
+
+
+@pytest.mark.parametrize(("sentence", "expected", "priority"), [
+    # A firearm makes a threat life-at-risk even before a shot; a knife is an assault.
+    ("A man with a gun is threatening people outside the bank", "firing_shooting", "P1"),
+    ("some guy is waving a pistol at the shopkeepers in Anarkali", "firing_shooting", "P1"),
+    ("aik banda churi le kar logon ko dara raha hai", "assault_fight", None),
+    # ...without pulling in what merely mentions weapons or threats.
+    ("I was robbed at gunpoint near Liberty Chowk, they took my phone", "robbery_snatching", None),
+    ("My brother was abducted from Saddar by armed men", "kidnapping_missing_person", None),
+    ("someone keeps sending my sister threatening messages", "harassment", None),
+])
+def test_threats_with_weapons_are_classified_by_the_weapon(engine, sentence: str, expected: str,
+                                                            priority: str | None) -> None:
+    result = engine(sentence)
+    assert result.incident_type == expected, result.candidates
+    if priority is not None:
+        assert result.priority == priority
