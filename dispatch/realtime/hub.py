@@ -52,6 +52,7 @@ CATCH_UP_LIMIT = 5000
 POSITION = "unit.position"
 POSITION_BATCH = "unit.positions"
 POSITION_BATCH_S = 0.5
+READ_PACING_S = 0.01
 
 CONNECTED = Gauge("h15_ws_clients", "Connected WebSocket clients", ["channel"])
 DROPPED_SLOW = Counter("h15_ws_slow_disconnects_total",
@@ -181,6 +182,10 @@ class Hub:
                 log.exception("hub read failed; retrying")
                 await asyncio.sleep(1)
                 continue
+            if reply:
+                # Under load each read would return a handful of entries; a short pause lets
+                # them gather (≤ 10 ms later to the consoles) and saves most read round trips.
+                await asyncio.sleep(READ_PACING_S)
             for stream, messages in reply or []:
                 name = _text(stream)
                 for message_id, fields in messages:

@@ -27,7 +27,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from prometheus_client import Counter
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -317,9 +317,31 @@ def _record_in_database(ctx: AppContext, *, unit_id: int, station_scope: int | N
     return result
 
 
+# PostgreSQL: the whole batch as arrays in one statement, instead of a parameter set per unit.
+_WRITE_FIXES_PG = text("""
+UPDATE units AS u
+SET last_lat = f.lat, last_lon = f.lon, last_accuracy_m = f.accuracy, last_position_at = f.ts
+FROM unnest(CAST(:ids AS bigint[]), CAST(:lats AS float8[]), CAST(:lons AS float8[]),
+            CAST(:accuracies AS float8[]), CAST(:times AS timestamptz[]))
+     AS f(id, lat, lon, accuracy, ts)
+WHERE u.id = f.id AND (u.last_position_at IS NULL OR u.last_position_at < f.ts)
+""")
+
+
 def write_fixes(session: Session, fixes: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE; a fix older than what the database holds changes nothing."""
-    table = Unit.__table__
+    """One UPDATE for the batch; a fix older than what the database holds changes nothing."""
+    ids = [int(f["unit_id"]) for f in fixes]
+    lats = [float(f["lat"]) for f in fixes]
+    lons = [float(f["lon"]) for f in fixes]
+    accuracies = [None if f.get("accuracy_m") is None else float(f["accuracy_m"])
+                  for f in fixes]
+    times = [datetime.fromisoformat(f["ts"]) for f in fixes]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_WRITE_FIXES_PG, {"ids": ids, "lats": lats, "lons": lons,
+                                             "accuracies": accuracies, "times": times})
+        return
+    table = Unit.__table__  # SQLite (the demo): one parameter set per unit
     fix_time = table.c.last_position_at
     statement = (
         update(table)
@@ -328,10 +350,9 @@ def write_fixes(session: Session, fixes: list[dict[str, Any]]) -> None:
         .values(last_lat=bindparam("fix_lat"), last_lon=bindparam("fix_lon"),
                 last_accuracy_m=bindparam("fix_accuracy"), last_position_at=bindparam("fix_ts"))
     )
-    rows = [{"unit_id": int(f["unit_id"]), "fix_lat": float(f["lat"]),
-             "fix_lon": float(f["lon"]), "fix_accuracy": f.get("accuracy_m"),
-             "fix_ts": datetime.fromisoformat(f["ts"])} for f in fixes]
-    session.connection().execute(statement, rows)
+    connection.execute(statement, [
+        {"unit_id": i, "fix_lat": la, "fix_lon": lo, "fix_accuracy": a, "fix_ts": t}
+        for i, la, lo, a, t in zip(ids, lats, lons, accuracies, times, strict=True)])
 
 
 def _ms(moment: datetime) -> int:

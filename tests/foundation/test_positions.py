@@ -184,3 +184,45 @@ def test_the_fast_path_answers_good_pings_and_leaves_every_refusal_to_the_route(
     revoked = client.post(url, headers=sho, json=good)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
     assert ANSWERED._value.get() == before + 1  # none of those was answered early
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_a_batch_moves_units_forward_only_on_both_databases(backend: str, ctx: AppContext,
+                                                            tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The flusher's one-statement batch (PostgreSQL arrays, SQLite executemany) writes the
+    newest fix and never moves a unit back in time."""
+    from sqlalchemy.orm import sessionmaker
+
+    from dispatch.database.core import make_engine, session_scope
+    from dispatch.database.migrate import upgrade
+    from dispatch.stations.models import Station
+    from dispatch.units.positions import write_fixes
+    from dispatch.units.service import create_unit
+    from tests.foundation.helpers import make_stations
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'h15.db'}"
+        upgrade(url)
+        sessions = sessionmaker(make_engine(url), expire_on_commit=False)
+    else:
+        sessions = ctx.sessions
+    with session_scope(sessions) as session:
+        station = session.query(Station).first() or make_stations(session)[0]
+        ids = [create_unit(session, call_sign=f"B-{i}", station_id=station.id,
+                           kind="motorcycle").id for i in range(3)]
+    now = datetime.now(UTC)
+
+    def fix(unit_id: int, lat: float, at: datetime, accuracy: float | None = 5.0) -> dict:
+        return {"unit_id": unit_id, "lat": lat, "lon": 74.3, "accuracy_m": accuracy,
+                "ts": at.isoformat()}
+
+    with session_scope(sessions) as session:
+        write_fixes(session, [fix(ids[0], 31.1, now), fix(ids[1], 31.2, now, None)])
+    with session_scope(sessions) as session:
+        write_fixes(session, [fix(ids[0], 31.0, now - timedelta(seconds=9)),  # older: ignored
+                              fix(ids[1], 31.3, now + timedelta(seconds=1), None)])
+    with sessions() as session:
+        units = {u.id: u for u in session.query(Unit).filter(Unit.id.in_(ids))}
+    assert (units[ids[0]].last_lat, units[ids[0]].last_position_at) == (31.1, now)
+    assert units[ids[1]].last_lat == 31.3 and units[ids[1]].last_accuracy_m is None
+    assert units[ids[2]].last_position_at is None
