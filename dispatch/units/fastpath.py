@@ -12,6 +12,7 @@ The route in `views.py` stays the documented interface (OpenAPI) and the fallbac
 
 from __future__ import annotations
 
+import logging
 import re
 
 from prometheus_client import Counter
@@ -25,6 +26,7 @@ from dispatch.errors import DomainError, error_body
 from dispatch.units.positions import accept_ping
 from dispatch.units.schemas import PingResult, PositionPing
 
+log = logging.getLogger(__name__)
 PING_PATH = re.compile(r"/api/v1/units/(\d{1,9})/position")
 PING_ROLES = frozenset({"sho", "admin"})
 ANSWERED = Counter("h15_ping_fast_path_total",
@@ -64,22 +66,28 @@ class PingFastPath:
             return False
         if claims.role not in PING_ROLES:
             return False
-        revoked = cached_revocation(ctx.engine, claims.jti)
-        if revoked is None:  # the list is due for a re-read: one query, shared by all waiters
-            revoked = await run_in_threadpool(revoked_in_new_session, ctx, claims.jti)
-        if revoked:
-            return False
-        scope["route"] = _PingRoute
-        ANSWERED.inc()
+        scope["route"] = _PingRoute  # the metrics label; the router replaces it on fallback
         try:
+            revoked = cached_revocation(ctx.engine, claims.jti)
+            if revoked is None:  # the list is due for a re-read: one query, shared by waiters
+                revoked = await run_in_threadpool(revoked_in_new_session, ctx, claims.jti)
+            if revoked:
+                return False
             accepted, reason = await accept_ping(
                 ctx, app.state.live_positions, unit_id=unit_id,
                 station_scope=claims.station_id if claims.role == "sho" else None,
                 lat=ping.lat, lon=ping.lon, accuracy_m=ping.accuracy_m, ts=ping.ts)
         except DomainError as exc:
+            ANSWERED.inc()
             status, payload, headers = error_body(exc)
             await _respond(send, status, payload, headers)
             return True
+        except Exception:
+            # Outside FastAPI's exception handlers (PostgreSQL down while Redis is too, say):
+            # nothing was stored, so the route runs it again and answers as documented (503).
+            log.warning("ping fast path failed; the route answers", exc_info=True)
+            return False
+        ANSWERED.inc()
         result = PingResult(unit_id=unit_id, accepted=accepted, reason=reason)
         await _respond(send, 200, result.model_dump_json().encode(), {})
         return True

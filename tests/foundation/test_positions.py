@@ -226,3 +226,26 @@ def test_a_batch_moves_units_forward_only_on_both_databases(backend: str, ctx: A
     assert (units[ids[0]].last_lat, units[ids[0]].last_position_at) == (31.1, now)
     assert units[ids[1]].last_lat == 31.3 and units[ids[1]].last_accuracy_m is None
     assert units[ids[2]].last_position_at is None
+
+
+def test_a_ping_with_redis_and_the_database_both_down_gets_503_not_500(
+        client: TestClient, ctx: AppContext, city: dict, monkeypatch) -> None:  # noqa: F811
+    """The fast path sits outside FastAPI's error handlers; an unexpected failure there must
+    still reach the documented answer, not a bare 500."""
+    from sqlalchemy.exc import OperationalError
+
+    import dispatch.units.positions as positions
+
+    sho = auth(client, "sho_cl")
+    ping(client, sho, city["unit_cl"], 31.50, datetime.now(UTC))  # seeds the caches
+    client.app.state.live_positions = LivePositions(
+        make_async_redis("redis://127.0.0.1:1/0", timeout_s=0.5))
+
+    def database_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("UPDATE units", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(positions, "_record_in_database", database_down)
+    response = client.post(f"/api/v1/units/{city['unit_cl']}/position", headers=sho,
+                           json={"lat": 31.7, "lon": 74.3, "ts": datetime.now(UTC).isoformat()})
+    assert response.status_code == 503, response.text
+    assert "nothing was stored" in response.json()["detail"]
