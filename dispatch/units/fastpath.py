@@ -18,8 +18,9 @@ import re
 from prometheus_client import Counter
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from dispatch.asgi import HttpMiddleware
 from dispatch.auth.deps import cached_revocation, revoked_in_new_session
 from dispatch.auth.security import TokenError, decode_token
 from dispatch.errors import DomainError, error_body
@@ -39,12 +40,9 @@ class _PingRoute:
     path = "/api/v1/units/{unit_id}/position"
 
 
-class PingFastPath:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = PING_PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
+class PingFastPath(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = PING_PATH.fullmatch(scope["path"])
         if match is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
