@@ -19,7 +19,6 @@ import websockets
 
 PASSWORD = "bench-password-1"
 LAHORE = (31.5204, 74.3587)
-TRACE: list[tuple[float, float]] | None = None  # (scheduled at, latency) when debugging
 _TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
 
 
@@ -148,8 +147,6 @@ async def ping_at_rate(base_url: str, bearer: str, unit_ids: list[int], *, rate:
             idle.append(client)
         if not kind and index >= counted_from:
             latencies.append((time.perf_counter() - due) * 1000)
-            if TRACE is not None:
-                TRACE.append((due - start, latencies[-1]))
         elif kind:  # refused or broken, warm-up included
             errors += 1
             error_kinds[kind] = error_kinds.get(kind, 0) + 1

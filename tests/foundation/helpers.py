@@ -6,6 +6,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.stations.models import Station
 from dispatch.stations.service import create_station
+from dispatch.users.service import create_user
+from dispatch.vocabulary import ROLES
 
 # Two real Lahore stations' areas, simplified to boxes around Mall Road and Model Town.
 CIVIL_LINES_BOX = {"type": "Polygon", "coordinates": [[
@@ -21,4 +23,13 @@ def make_stations(session: Session) -> tuple[Station, Station]:
                            jurisdiction=CIVIL_LINES_BOX)
     model = create_station(session, code="LHR-MT", name="Model Town", lat=31.4830, lon=74.3220,
                            jurisdiction=MODEL_TOWN_BOX)
+    return civil, model
+
+
+def make_stations_and_role_users(session: Session, password: str) -> tuple[Station, Station]:
+    """The two stations and one user per role, named after the role (the SHO is Civil Lines')."""
+    civil, model = make_stations(session)
+    for role in ROLES:
+        create_user(session, username=role, password=password, role=role,
+                    station_id=civil.id if role == "sho" else None)
     return civil, model

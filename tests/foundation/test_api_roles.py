@@ -12,9 +12,12 @@ from dispatch.context import AppContext
 from dispatch.database.core import session_scope
 from dispatch.incidents.service import create_incident
 from dispatch.units.service import create_unit
-from dispatch.users.service import create_user
 from dispatch.vocabulary import ROLES
-from tests.foundation.helpers import CHARING_CROSS, MODEL_TOWN_PARK, make_stations
+from tests.foundation.helpers import (
+    CHARING_CROSS,
+    MODEL_TOWN_PARK,
+    make_stations_and_role_users,
+)
 
 PASSWORD = "correct horse battery"
 ALL = set(ROLES)
@@ -68,10 +71,7 @@ PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/health"), ("GET", "/h
 @pytest.fixture
 def city(ctx: AppContext) -> dict[str, int]:
     with session_scope(ctx.sessions) as session:
-        civil, model = make_stations(session)
-        for role in ROLES:
-            create_user(session, username=role, password=PASSWORD, role=role,
-                        station_id=civil.id if role == "sho" else None)
+        civil, model = make_stations_and_role_users(session, PASSWORD)
         unit_cl = create_unit(session, call_sign="CL-1", station_id=civil.id, kind="patrol_car")
         unit_mt = create_unit(session, call_sign="MT-1", station_id=model.id, kind="patrol_car")
         inc_cl = create_incident(session, incident_type="burglary", priority="P3", actor="t",

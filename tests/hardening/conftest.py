@@ -11,10 +11,8 @@ from fastapi.testclient import TestClient
 
 from dispatch.context import AppContext
 from dispatch.database.core import session_scope
-from dispatch.users.service import create_user
-from dispatch.vocabulary import ROLES
 from tests.conftest import TEST_SECRET
-from tests.foundation.helpers import make_stations
+from tests.foundation.helpers import make_stations_and_role_users
 from tests.hardening.servers import ThrowawayRedis
 
 SECRET = TEST_SECRET
@@ -25,10 +23,7 @@ PASSWORD = "correct horse battery"
 def city(ctx: AppContext) -> dict[str, int]:
     """Two stations and one user per role (the SHO belongs to Civil Lines)."""
     with session_scope(ctx.sessions) as session:
-        civil, model = make_stations(session)
-        for role in ROLES:
-            create_user(session, username=role, password=PASSWORD, role=role,
-                        station_id=civil.id if role == "sho" else None)
+        civil, model = make_stations_and_role_users(session, PASSWORD)
         return {"civil": civil.id, "model": model.id}
 
 
