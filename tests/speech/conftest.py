@@ -10,22 +10,24 @@ from telephony.speech import SpeechConfig, SpeechEngines
 from tests.speech.helpers import RedisPublisher, require_model
 
 
-@pytest.fixture
-async def vosk_engines() -> AsyncIterator[SpeechEngines]:
-    require_model("vosk-ko")
-    engines = SpeechEngines(SpeechConfig.from_settings("vosk", warm_recognizers=2))
+async def _started(model: str, engine: str, warm: int) -> AsyncIterator[SpeechEngines]:
+    require_model(model)
+    engines = SpeechEngines(SpeechConfig.from_settings(engine, warm_recognizers=warm))
     await engines.start()
     yield engines
     await engines.aclose()
+
+
+@pytest.fixture
+async def vosk_engines() -> AsyncIterator[SpeechEngines]:
+    async for engines in _started("vosk-ko", "vosk", warm=2):
+        yield engines
 
 
 @pytest.fixture
 async def whisper_engines() -> AsyncIterator[SpeechEngines]:
-    require_model("whisper-tiny.en")
-    engines = SpeechEngines(SpeechConfig.from_settings("whisper", warm_recognizers=0))
-    await engines.start()
-    yield engines
-    await engines.aclose()
+    async for engines in _started("whisper-tiny.en", "whisper", warm=0):
+        yield engines
 
 
 @pytest.fixture
