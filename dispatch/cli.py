@@ -125,7 +125,7 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
         head = _head_revision(alembic_config(settings.database_url))
         if current_revision(settings.database_url) != head:
             fail("the database schema is not up to date: run 'helpline15 db upgrade'")
-    if settings.is_embedded and workers > 1:
+    if (settings.is_embedded or settings.is_embedded_database) and workers > 1:
         fail("the embedded database and Redis live in one process: use --workers 1, or set "
              "DATABASE_URL and REDIS_URL")
     if workers == 1:

@@ -110,17 +110,28 @@ class Settings(BaseSettings):
     def is_embedded(self) -> bool:
         return self.redis_url.startswith("memory://")
 
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
     def signing_key(self) -> str:
-        """The token signing key; only the embedded default may run on a generated one."""
+        """The token signing key; only the embedded demo (SQLite) may run on a generated one.
+
+        The rule follows the database, not Redis: a PostgreSQL deployment holds real users and
+        outlives the process, so a key made up per run would silently log everyone out at
+        each restart and differ between replicas.
+        """
         if self.secret_key:
             if len(self.secret_key) < 32:
                 raise SettingsError("SECRET_KEY must be at least 32 characters long")
             return self.secret_key
-        if self.is_embedded or self.demo_mode:
+        if self.is_embedded_database:
             return _ephemeral_key()
         raise SettingsError(
-            "SECRET_KEY is not set: set it to a random string of 32+ characters "
-            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            "SECRET_KEY is not set: DATABASE_URL points at a real database, so set SECRET_KEY "
+            "to a random string of 32+ characters (for example: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'); only the embedded "
+            "demo (SQLite) runs on a key generated per run"
         )
 
 

@@ -57,3 +57,21 @@ def test_embedded_default_runs_without_secret_key(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert len(load_settings().signing_key()) >= 32
+
+
+def test_postgresql_needs_a_secret_key_even_with_the_in_process_redis(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule follows the database: real users live in PostgreSQL, whatever Redis is."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    settings = load_settings(redis_url="memory://",
+                             database_url="postgresql+psycopg://127.0.0.1/test")
+    with pytest.raises(SettingsError, match="SECRET_KEY is not set: DATABASE_URL"):
+        settings.signing_key()
+
+
+def test_the_sqlite_demo_may_generate_a_key_whatever_redis_is(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    settings = load_settings(redis_url="redis://127.0.0.1:6379/0",
+                             database_url="sqlite:///var/demo.db")
+    assert len(settings.signing_key()) >= 32
