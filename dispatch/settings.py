@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,16 @@ from pydantic_settings import (
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(os.environ.get("H15_CONFIG_DIR", REPO_ROOT / "config"))
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+
+def default_home() -> Path:
+    """Where the demo and the servers write (SQLite file, compiled maps, recordings), so that
+    nothing depends on the current folder: a source checkout's `var/`, else the user's data
+    folder (`$XDG_DATA_HOME/helpline15`, by default `~/.local/share/helpline15`)."""
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "var"
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "helpline15"
 
 Role = Literal["call_taker", "dispatcher", "sho", "supervisor", "admin"]
 ROLES: tuple[str, ...] = ("call_taker", "dispatcher", "sho", "supervisor", "admin")
@@ -40,7 +50,9 @@ class Settings(BaseSettings):
         toml_file=CONFIG_DIR / "settings.toml",
     )
 
-    database_url: str = "sqlite:///var/helpline15.db"
+    # Relative paths below (and a relative SQLite file) are taken under `home` (H15_HOME).
+    home: Path = Field(default_factory=default_home, alias="H15_HOME")
+    database_url: str = "sqlite:///helpline15.db"
     redis_url: str = "memory://"
     secret_key: str | None = Field(default=None, repr=False)
     token_ttl_minutes: int = Field(default=720, gt=0, le=7 * 24 * 60)
@@ -54,8 +66,8 @@ class Settings(BaseSettings):
     asr_engine: Literal["vosk", "whisper"] = "vosk"
     asr_model_path: str | None = None
     map_path: str = ""
-    map_dir: str = "var/maps"
-    recordings_dir: str = "var/recordings"
+    map_dir: str = "maps"
+    recordings_dir: str = "recordings"
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, alias="H15_DATA_DIR")
     timezone_display: str = "Asia/Karachi"
     # Outbound CAP 1.2 notifications of every alert (an SMS gateway's or DPO system's webhook).
@@ -105,6 +117,21 @@ class Settings(BaseSettings):
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be HOST:PORT, for example 127.0.0.1:9092")
         return value
+
+    @model_validator(mode="after")
+    def _under_home(self) -> Settings:
+        """Anchor relative paths at `home`, never at the folder the command was started in."""
+        home = self.home.expanduser().absolute()
+        self.home = home
+        if self.database_url.startswith("sqlite:///"):
+            path = self.database_url.removeprefix("sqlite:///")
+            if path and path != ":memory:" and not Path(path).is_absolute():
+                self.database_url = f"sqlite:///{home / path}"
+        for name in ("map_dir", "recordings_dir"):
+            value = getattr(self, name)
+            if value and not Path(value).expanduser().is_absolute():
+                setattr(self, name, str(home / value))
+        return self
 
     @property
     def is_embedded(self) -> bool:
