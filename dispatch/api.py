@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.add_exception_handler(DataError, _data_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OverflowError, _number_out_of_range)  # type: ignore[arg-type]
     return app
 
 
@@ -183,6 +184,13 @@ async def _data_error(_: Request, exc: DataError) -> JSONResponse:
     log.warning("data error: %s", exc.orig)
     return JSONResponse({"detail": f"a value cannot be stored: {str(exc.orig).splitlines()[0]}"},
                         status_code=422)
+
+
+async def _number_out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
+    # SQLite's driver refuses an integer beyond 64 bits (a body id the schema left unbounded)
+    # with a bare OverflowError; path ids are bounded by `dispatch.ids.Id` before this.
+    log.warning("number out of range: %s", exc)
+    return JSONResponse({"detail": f"a number is out of range: {exc}"}, status_code=422)
 
 
 async def _database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from dispatch.alerts import service
 from dispatch.alerts.schemas import AlertDeliveryRead, AlertRead
 from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+from dispatch.ids import Id
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -20,7 +21,7 @@ def list_alerts(db: DbSession, state: Literal["open", "acknowledged", "resolved"
 
 
 @router.get("/{alert_id}/deliveries", response_model=list[AlertDeliveryRead])
-def deliveries(alert_id: int, db: DbSession,
+def deliveries(alert_id: Id, db: DbSession,
                _: CurrentUser = Depends(require_roles("supervisor"))) -> list[AlertDeliveryRead]:
     """Outbound notifications of this alert (webhook / SMS gateway) and how each went."""
     return [AlertDeliveryRead.model_validate(d)
@@ -28,7 +29,7 @@ def deliveries(alert_id: int, db: DbSession,
 
 
 @router.post("/{alert_id}/ack", response_model=AlertRead)
-def acknowledge(alert_id: int, db: DbSession,
+def acknowledge(alert_id: Id, db: DbSession,
                 user: CurrentUser = Depends(require_roles("supervisor"))) -> AlertRead:
     return AlertRead.model_validate(service.acknowledge(db, alert_id=alert_id,
                                                         actor=user.username))

@@ -5,12 +5,13 @@ from fastapi import APIRouter, Depends
 from dispatch.assignments import service
 from dispatch.assignments.schemas import AssignmentRead, AssignmentStatusChange
 from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+from dispatch.ids import Id
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
 
 
 @router.post("/{assignment_id}/status", response_model=AssignmentRead)
-def change_status(assignment_id: int, body: AssignmentStatusChange, db: DbSession,
+def change_status(assignment_id: Id, body: AssignmentStatusChange, db: DbSession,
                   user: CurrentUser = Depends(require_roles("sho", "dispatcher", "supervisor"))
                   ) -> AssignmentRead:
     scope = user.station_id if user.is_sho else None

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from dispatch.auth.deps import CurrentUser, DbSession, require_roles
 from dispatch.calls import service
 from dispatch.calls.schemas import CallRead
+from dispatch.ids import Id
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 CALL_READERS = ("call_taker", "dispatcher", "supervisor")
@@ -23,6 +24,6 @@ def list_calls(
 
 
 @router.get("/{call_id}", response_model=CallRead)
-def get_call(call_id: int, db: DbSession,
+def get_call(call_id: Id, db: DbSession,
              _: CurrentUser = Depends(require_roles(*CALL_READERS))) -> CallRead:
     return CallRead.model_validate(service.get_call(db, call_id=call_id))

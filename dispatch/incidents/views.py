@@ -8,6 +8,7 @@ from dispatch.assignments.auto import auto_dispatch
 from dispatch.assignments.schemas import AssignmentCreate, AssignmentRead
 from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, get_context, require_roles
 from dispatch.context import AppContext
+from dispatch.ids import Id
 from dispatch.incidents import service
 from dispatch.incidents.models import Incident
 from dispatch.incidents.schemas import (
@@ -45,7 +46,7 @@ def create_incident(body: IncidentCreate, db: DbSession,
 
 
 @router.get("/{incident_id}/duplicates", response_model=list[DuplicateRead])
-def duplicates(incident_id: int, db: DbSession,
+def duplicates(incident_id: Id, db: DbSession,
                _: CurrentUser = Depends(require_roles(*EDITORS))) -> list[DuplicateRead]:
     """Open incidents of the same type within a few hundred metres and minutes."""
     incident = service.get_incident(db, incident_id=incident_id)
@@ -54,7 +55,7 @@ def duplicates(incident_id: int, db: DbSession,
 
 
 @router.post("/{incident_id}/merge", response_model=IncidentRead)
-def merge(incident_id: int, body: MergeRequest, db: DbSession,
+def merge(incident_id: Id, body: MergeRequest, db: DbSession,
           user: CurrentUser = Depends(require_roles(*EDITORS))) -> IncidentRead:
     """Close this incident as a duplicate of `into`, moving its calls there."""
     duplicate = service.get_incident(db, incident_id=incident_id)
@@ -75,14 +76,14 @@ def list_incidents(db: DbSession, status: str | None = Query(None, pattern="^(ac
 
 
 @router.get("/{incident_id}", response_model=IncidentRead)
-def get_incident(incident_id: int, db: DbSession,
+def get_incident(incident_id: Id, db: DbSession,
                  user: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> IncidentRead:
     return to_read(db, service.get_incident(db, incident_id=incident_id,
                                             station_scope=station_scope(user)))
 
 
 @router.patch("/{incident_id}", response_model=IncidentRead)
-def patch_incident(incident_id: int, body: IncidentPatch, db: DbSession,
+def patch_incident(incident_id: Id, body: IncidentPatch, db: DbSession,
                    user: CurrentUser = Depends(require_roles(*EDITORS))) -> IncidentRead:
     incident = service.get_incident(db, incident_id=incident_id)
     service.update_incident(db, incident=incident, actor=user.username,
@@ -91,7 +92,7 @@ def patch_incident(incident_id: int, body: IncidentPatch, db: DbSession,
 
 
 @router.post("/{incident_id}/assignments", response_model=AssignmentRead, status_code=201)
-def assign(incident_id: int, body: AssignmentCreate, db: DbSession,
+def assign(incident_id: Id, body: AssignmentCreate, db: DbSession,
            user: CurrentUser = Depends(require_roles("dispatcher", "supervisor"))
            ) -> AssignmentRead:
     incident = service.get_incident(db, incident_id=incident_id)
@@ -101,7 +102,7 @@ def assign(incident_id: int, body: AssignmentCreate, db: DbSession,
 
 
 @router.get("/{incident_id}/assignments", response_model=list[AssignmentRead])
-def list_assignments(incident_id: int, db: DbSession,
+def list_assignments(incident_id: Id, db: DbSession,
                      user: CurrentUser = Depends(require_roles(*ALL_STAFF))
                      ) -> list[AssignmentRead]:
     service.get_incident(db, incident_id=incident_id, station_scope=station_scope(user))

@@ -11,6 +11,7 @@ from dispatch.auth.deps import CurrentUser, DbSession, get_context, require_role
 from dispatch.calls.service import get_call
 from dispatch.context import AppContext
 from dispatch.errors import Invalid
+from dispatch.ids import Id
 from dispatch.intake import records
 from dispatch.intake.aml import AmlParseError, parse_aml
 from dispatch.intake.engine import engine_for
@@ -98,7 +99,7 @@ def aml(body: AmlRequest, db: DbSession,
 
 
 @router.get("/calls/{call_id}/history", response_model=CallerHistoryResponse, tags=["calls"])
-def caller_history(call_id: int, db: DbSession,
+def caller_history(call_id: Id, db: DbSession,
                    _: CurrentUser = Depends(require_roles(*INTAKE_ROLES))
                    ) -> CallerHistoryResponse:
     call = get_call(db, call_id=call_id)

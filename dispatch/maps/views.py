@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, get_context, require_roles
 from dispatch.context import AppContext
+from dispatch.ids import Id
 from dispatch.incidents.service import get_incident
 from dispatch.maps import service
 
@@ -49,7 +50,7 @@ class RecommendationsRead(BaseModel):
 
 
 @router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationsRead)
-async def recommendations(incident_id: int, db: DbSession,
+async def recommendations(incident_id: Id, db: DbSession,
                           k: int = Query(3, ge=1, le=20),
                           kind: list[str] | None = Query(None, description="unit kinds"),
                           ctx: AppContext = Depends(get_context),

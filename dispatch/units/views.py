@@ -9,6 +9,7 @@ from dispatch.auth.deps import (
     require_roles,
     require_roles_sessionless,
 )
+from dispatch.ids import Id
 from dispatch.units import positions, service
 from dispatch.units.schemas import PingResult, PositionPing, UnitCreate, UnitRead, UnitStatusChange
 
@@ -34,7 +35,7 @@ def create_unit(body: UnitCreate, db: DbSession,
 
 
 @router.get("/{unit_id}", response_model=UnitRead)
-def get_unit(unit_id: int, db: DbSession,
+def get_unit(unit_id: Id, db: DbSession,
              user: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> UnitRead:
     return UnitRead.model_validate(
         service.get_unit(db, unit_id=unit_id, station_scope=station_scope(user)))
@@ -43,7 +44,7 @@ def get_unit(unit_id: int, db: DbSession,
 @router.post("/{unit_id}/position", response_model=PingResult, responses={
     503: {"description": "Overloaded for a moment: the fix was not stored; re-send it after "
                          "`Retry-After` seconds"}})
-async def ping(unit_id: int, body: PositionPing, request: Request,
+async def ping(unit_id: Id, body: PositionPing, request: Request,
                user: CurrentUser = Depends(require_roles_sessionless("sho"))) -> PingResult:
     """A GPS fix; an older fix than the unit's last is answered `accepted: false`, not an error.
 
@@ -58,7 +59,7 @@ async def ping(unit_id: int, body: PositionPing, request: Request,
 
 
 @router.post("/{unit_id}/status", response_model=UnitRead)
-def change_status(unit_id: int, body: UnitStatusChange, db: DbSession,
+def change_status(unit_id: Id, body: UnitStatusChange, db: DbSession,
                   user: CurrentUser = Depends(require_roles("sho", "dispatcher",
                                                             "supervisor"))) -> UnitRead:
     unit = service.get_unit(db, unit_id=unit_id, station_scope=station_scope(user))
