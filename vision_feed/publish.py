@@ -1,9 +1,11 @@
 """Publishing a camera's congestion reading to Redis for the router and the dashboards.
 
-Two writes in one transaction:
+Three writes in one transaction:
 * `h15:congestion:cam:{camera_id}` = JSON reading, `SET ... EX ttl`: the router's live view.
   A camera that stops answering is not re-written, so its key expires and its edges return to
   free-flow travel times; a stale jam never sticks.
+* `HSET h15:congestion:last {camera_id} <same JSON>`, no expiry: the last reading of every
+  camera, so the supervisor can see how long a silent camera has been silent.
 * `XADD h15:congestion` with `type=congestion.update` and `data=<same JSON>`: the history and
   the push to consoles (stream trimmed to about STREAM_MAXLEN entries).
 
@@ -25,6 +27,7 @@ from redis import Redis
 from vision_feed.estimator import Window
 
 CAMERA_KEY = "h15:congestion:cam:{camera_id}"
+LAST_KEY = "h15:congestion:last"
 STREAM = "h15:congestion"
 EVENT_TYPE = "congestion.update"
 STREAM_MAXLEN = 100_000
@@ -85,10 +88,11 @@ def publish_congestion(redis: Redis, payload: dict[str, Any], *, ttl_s: int) -> 
     data = json.dumps(payload, separators=(",", ":"))
     with redis.pipeline(transaction=True) as pipe:
         pipe.set(camera_key(payload["camera_id"]), data, ex=ttl_s)
+        pipe.hset(LAST_KEY, payload["camera_id"], data)
         pipe.xadd(
             STREAM, {"type": EVENT_TYPE, "data": data}, maxlen=STREAM_MAXLEN, approximate=True
         )
-        _, stream_id = pipe.execute()
+        _, _, stream_id = pipe.execute()
     return stream_id.decode() if isinstance(stream_id, bytes) else str(stream_id)
 
 
@@ -96,3 +100,11 @@ def read_congestion(redis: Redis, camera_id: str) -> dict[str, Any] | None:
     """The live reading of one camera, or None once it expired."""
     raw = redis.get(camera_key(camera_id))
     return None if raw is None else json.loads(raw)
+
+
+def read_last_readings(redis: Redis, camera_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The last reading each camera published, expired or not (cameras never heard: absent)."""
+    if not camera_ids:
+        return {}
+    raws = redis.hmget(LAST_KEY, list(camera_ids))
+    return {cid: json.loads(raw) for cid, raw in zip(camera_ids, raws, strict=True) if raw}

@@ -17,6 +17,7 @@ from vision_feed.publish import (
     congestion_payload,
     publish_congestion,
     read_congestion,
+    read_last_readings,
 )
 
 
@@ -61,6 +62,9 @@ def test_reading_disappears_when_the_camera_stops_answering(redis_url: str) -> N
     assert read_congestion(redis, "cam-8") is not None
     time.sleep(1.3)
     assert read_congestion(redis, "cam-8") is None  # expired, not frozen at "jammed"
+    # ... while its last reading stays readable, so a supervisor sees how long it is silent
+    last = read_last_readings(redis, ["cam-8", "cam-never-heard"])
+    assert list(last) == ["cam-8"] and last["cam-8"]["label"] == "jammed"
 
 
 def test_unreliable_reading_cannot_slow_a_route(redis_url: str) -> None:
