@@ -4,15 +4,30 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every installed version, transitive ones included, with hashes. Refresh with `make lock`
+# (keeps current pins, adds what pyproject.toml newly asks for) or `make lock UPGRADE=1`.
+# requirements-runtime.lock is the same versions without the dev tools, for the Docker image.
+LOCK := requirements.lock
+LOCK_INPUTS := pyproject.toml requirements-build.in
 
-.PHONY: demo test lint install system-deps browser-deps test-deps
+.PHONY: demo test lint install lock system-deps browser-deps test-deps
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; echo "requirements.lock does not cover pyproject.toml: run make lock"; exit 1; }
 	@touch $(STAMP)
+
+lock: | $(BIN)/python
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/uv pip compile $(LOCK_INPUTS) --extra dev --generate-hashes --python-version 3.11 \
+	  --custom-compile-command 'make lock' -q -o $(LOCK) $(if $(UPGRADE),--upgrade)
+	$(BIN)/uv pip compile $(LOCK_INPUTS) --generate-hashes --python-version 3.11 -c $(LOCK) \
+	  --custom-compile-command 'make lock' -q -o requirements-runtime.lock
 
 install: system-deps $(STAMP)
 
