@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from telephony.ami.client import AmiClient, Publish
+from telephony.ami.legs import INBOUND_CONTEXTS
 from telephony.ami.tracker import CallTracker
 from telephony.audiosocket import AudioSocketServer, OnCall
 
@@ -34,12 +36,15 @@ class Gateway:
         recordings_dir: Path | None = None,
         on_call: OnCall | None = None,
         uuid_variable: str = "AS_UUID",
+        contexts: Iterable[str] | None = INBOUND_CONTEXTS,
         ping_interval: float = 5.0,
         ping_timeout: float = 3.0,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
     ) -> None:
-        self.tracker = CallTracker(uuid_variable=uuid_variable)
+        # only channels entering the 15 contexts start calls; taps, queue members and SHO phones
+        # are legs of the caller's call
+        self.tracker = CallTracker(uuid_variable=uuid_variable, contexts=contexts)
         self.ami = AmiClient(
             host=ami_host,
             port=ami_port,

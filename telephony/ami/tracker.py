@@ -13,6 +13,9 @@ Rules, all observed on Asterisk 22 (see ``../shared/data/asterisk/README.md``):
 * ``VarSet`` of the dialplan's UUID variable (``AS_UUID``) links the AudioSocket stream;
 * the call ends when its last known leg hangs up; the cause is the first non-zero ``Cause`` of
   its legs' ``Hangup`` events, else the caller leg's;
+* tap, queue-member and SHO channels are legs of the caller's call, never calls of their own
+  (``call.leg`` events; see :mod:`telephony.ami.legs`); with ``contexts`` set, a channel with
+  a new Linkedid starts a call only in those dialplan contexts;
 * after a reconnect, :meth:`CallTracker.resync` closes calls missing from ``CoreShowChannels``
   with "cause unknown (link down)", because Asterisk never replays the Hangup.
 """
@@ -25,6 +28,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from telephony.ami.legs import (
+    DIAL_VARIABLE,
+    ROLE_VARIABLE,
+    TAP_CONTEXTS,
+    Leg,
+    leg_key,
+    tap_uuid,
+)
+
 log = logging.getLogger(__name__)
 
 CALLS_STREAM = "h15:calls"
@@ -33,7 +45,7 @@ UNKNOWN_NUMBERS = {"", "<unknown>", "unknown", "anonymous"}
 CHANNEL_STATE_UP = "6"
 
 # What the tracker needs; used as the AMI login event mask (system for FullyBooted).
-AMI_EVENT_MASK = "system,call,dialplan,dtmf"
+AMI_EVENT_MASK = "system,call,dialplan,dtmf,agent"  # agent: the queue's AgentCalled
 
 CallEvent = tuple[str, dict]
 
@@ -64,7 +76,10 @@ class TrackedCall:
     cause: int | None = None
     cause_text: str | None = None
     dtmf: list[str] = field(default_factory=list)
-    legs: dict[str, str] = field(default_factory=dict)  # uniqueid -> channel name
+    legs: dict[str, str] = field(default_factory=dict)  # live uniqueid -> channel name
+    parties: dict[str, Leg] = field(default_factory=dict)  # leg key -> leg, gone ones too
+    unpublished: list[Leg] = field(default_factory=list)  # legs seen before call.ringing
+    aliases: list[str] = field(default_factory=list)  # Linkedids of its taps and SHO legs
     ringing_published: bool = False
     hangup_causes: list[tuple[str, int, str]] = field(default_factory=list)
 
@@ -105,6 +120,8 @@ class CallTracker:
         self.uuid_variable = uuid_variable.upper()
         self.contexts = set(contexts) if contexts else None
         self.active: dict[str, TrackedCall] = {}
+        self.aliases: dict[str, str] = {}  # a tap's or SHO leg's own Linkedid -> the call's
+        self.expected: dict[str, tuple[str, str, str | None]] = {}  # Linkedid -> call, role, dial
         self.ended: OrderedDict[str, TrackedCall] = OrderedDict()
         self._ended_memory = ended_memory
         self.unknown_call_events = 0
@@ -127,6 +144,7 @@ class CallTracker:
         linkedid = event.get("Linkedid")
         if not linkedid:
             return []
+        linkedid = self.aliases.get(linkedid, linkedid)
         at = ami_time(event, received_at)
         call = self.active.get(linkedid)
         if call is None:
@@ -135,10 +153,33 @@ class CallTracker:
             if name != "Newchannel":
                 self.unknown_call_events += 1
                 return []
-            if self.contexts is not None and event.get("Context") not in self.contexts:
+            call = self._owner(event)
+            if call is not None:
+                self.aliases[linkedid] = call.linkedid
+                call.aliases.append(linkedid)
+            elif event.get("Context") in TAP_CONTEXTS or (
+                self.contexts is not None and event.get("Context") not in self.contexts
+            ):
                 return []
-            call = self.active[linkedid] = TrackedCall(linkedid=linkedid, ringing_at=at)
+            else:
+                call = self.active[linkedid] = TrackedCall(linkedid=linkedid, ringing_at=at)
         return handler(self, call, event, at)
+
+    def expect_leg(self, *, linkedid: str, call_linkedid: str, role: str,
+                   dial: str | None = None) -> None:
+        """Announce a leg we are about to originate (its ChannelId) as part of a call."""
+        self.expected[linkedid] = (call_linkedid, role, dial)
+
+    def _owner(self, event: Mapping[str, str]) -> TrackedCall | None:
+        """The active call a channel with a foreign Linkedid belongs to (a tap, an SHO leg)."""
+        expected = self.expected.get(event.get("Linkedid", ""))
+        if expected is not None:
+            return self.active.get(expected[0])
+        uuid_text = tap_uuid(event.get("Channel", ""))
+        if uuid_text is None:
+            return None
+        return next((c for c in self.active.values()
+                     if (c.audiosocket_uuid or "").lower() == uuid_text), None)
 
     def resync(
         self,
@@ -159,7 +200,8 @@ class CallTracker:
         for channel in channels:
             linkedid = channel.get("Linkedid")
             if linkedid:
-                by_call.setdefault(linkedid, []).append(channel)
+                by_call.setdefault(self.aliases.get(linkedid, linkedid), []).append(channel)
+        self._fold_taps(by_call)
         out: list[CallEvent] = []
         for linkedid in list(self.active):
             if linkedid not in by_call and (candidates is None or linkedid in candidates):
@@ -171,23 +213,35 @@ class CallTracker:
             call = self.active.get(linkedid)
             adopted = call is None
             if call is None:
-                if self.contexts is not None and not any(
-                    leg.get("Context") in self.contexts for leg in legs
+                if not any(leg.get("Uniqueid") == linkedid for leg in legs) or (
+                    self.contexts is not None
+                    and not any(leg.get("Context") in self.contexts for leg in legs)
                 ):
-                    continue
+                    continue  # a tap or SHO leg whose call is gone, or not a 15 call
                 call = self.active[linkedid] = TrackedCall(linkedid=linkedid, ringing_at=at)
+                call.aliases = [a for a, owner in self.aliases.items() if owner == linkedid]
             call.legs = {
                 leg["Uniqueid"]: leg.get("Channel", "") for leg in legs if "Uniqueid" in leg
             }
+            queued = False
             for leg in sorted(legs, key=lambda leg: leg.get("Uniqueid") != linkedid):
                 if leg.get("Uniqueid") == linkedid:
                     call.channel = leg.get("Channel")
+                    queued = leg.get("Application") == "Queue"
                 call.caller_number = call.caller_number or _number(leg.get("CallerIDNum"))
                 if leg.get("Application") == "AudioSocket" and not call.audiosocket_uuid:
                     uuid_text = (leg.get("ApplicationData") or leg.get("Data") or "").split(",")[0]
                     if uuid_text:
                         call.audiosocket_uuid = uuid_text.strip()
                         out.append(self._emit(call, "call.audiosocket_linked", at))
+            live_keys = set()
+            for leg in sorted(legs, key=lambda leg: leg.get("Uniqueid") != linkedid):
+                live_keys.add(leg_key(leg.get("Channel", "")))
+                out += self._join(call, leg, at, "call_taker" if queued else "other")
+            for party in call.parties.values():
+                if party.key not in live_keys and party.left_at is None:
+                    party.left_at, party.uniqueids = at, set()
+                    out += self._leg_event(call, party, at)
             if any(leg.get("ChannelState") == CHANNEL_STATE_UP for leg in legs):
                 out += self._answer(call, at)
             else:
@@ -197,25 +251,102 @@ class CallTracker:
             out.append(("call.resynced", data))
         return out
 
+    def _fold_taps(self, by_call: dict[str, list[Mapping[str, str]]]) -> None:
+        """Move each listed tap into its caller's group: the tap's ChanSpy names the caller's
+        channel (a gateway that just started knows no AudioSocket UUID yet)."""
+        owner_of = {leg.get("Channel", ""): lid for lid, legs in by_call.items() for leg in legs}
+        for linkedid in list(by_call):
+            for leg in by_call[linkedid]:
+                if leg.get("Application") != "ChanSpy":
+                    continue
+                spied = (leg.get("ApplicationData") or leg.get("Data") or "").split(",")[0]
+                owner = owner_of.get(spied.strip())
+                if owner and owner != linkedid and owner in by_call:
+                    by_call[owner].extend(by_call.pop(linkedid))
+                    self.aliases[linkedid] = owner
+                    if owner in self.active:
+                        self.active[owner].aliases.append(linkedid)
+                    break
+
     # -- event handlers ----------------------------------------------------------------------
     def _on_newchannel(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
         uniqueid = event.get("Uniqueid", "")
-        call.legs[uniqueid] = event.get("Channel", "")
+        channel = event.get("Channel", "")
+        call.legs[uniqueid] = channel
         if uniqueid == call.linkedid:
-            call.channel = event.get("Channel")
-        return self._learn_number(call, event, at)
+            call.channel = channel
+        return self._join(call, event, at) + self._learn_number(call, event, at)
+
+    def _join(self, call: TrackedCall, channel: Mapping[str, str], at: datetime,
+              default_role: str = "other") -> list[CallEvent]:
+        """Fold a channel (a Newchannel or CoreShowChannel) into its leg, a Local pair being one
+        leg; publish the leg once its role is known (a queue member's comes with AgentCalled).
+        """
+        uniqueid, name = channel.get("Uniqueid", ""), channel.get("Channel", "")
+        key = leg_key(name)
+        leg = call.parties.get(key)
+        if leg is not None:
+            leg.uniqueids.add(uniqueid)
+            return []
+        expected = self.expected.pop(channel.get("Linkedid", ""), None)
+        if uniqueid == call.linkedid or (call.channel and leg_key(call.channel) == key):
+            role, dial = "caller", None
+        elif expected is not None:
+            role, dial = expected[1], expected[2]
+        elif tap_uuid(name) or channel.get("Context") in TAP_CONTEXTS:
+            role, dial = "tap", key
+        else:
+            role, dial = default_role, None
+        leg = call.parties[key] = Leg(key, role, name, at, dial=dial, uniqueids={uniqueid})
+        return self._leg_event(call, leg, at) if role != "other" else []
+
+    def _leg_of(self, call: TrackedCall, uniqueid: str) -> Leg | None:
+        return next((leg for leg in call.parties.values() if uniqueid in leg.uniqueids), None)
+
+    def _set_role(self, call: TrackedCall, uniqueid: str, role: str, dial: str | None,
+                  at: datetime) -> list[CallEvent]:
+        leg = self._leg_of(call, uniqueid)
+        if leg is None or leg.role == "caller" or (leg.role == role and not dial):
+            return []
+        leg.role = role
+        leg.dial = dial or leg.dial
+        return self._leg_event(call, leg, at)
+
+    def _on_agent_called(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
+        return self._set_role(call, event.get("DestUniqueid", ""), "call_taker",
+                              event.get("Interface") or None, at)
+
+    def _leg_event(self, call: TrackedCall, leg: Leg, at: datetime) -> list[CallEvent]:
+        """``call.leg``; held back until ``call.ringing`` so a call always starts with it."""
+        if not call.ringing_published:
+            if leg not in call.unpublished:
+                call.unpublished.append(leg)
+            return []
+        state = "left" if leg.left_at else f"joined-{leg.role}"
+        return [self._emit(call, "call.leg", at, {"leg": leg.as_dict()},
+                           id_suffix=f"{leg.key}:{state}")]
 
     def _on_callerid(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
         return self._learn_number(call, event, at)
 
     def _on_newstate(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
         out = self._learn_number(call, event, at)
-        if event.get("ChannelState") == CHANNEL_STATE_UP:
+        leg = self._leg_of(call, event.get("Uniqueid", ""))
+        if event.get("ChannelState") == CHANNEL_STATE_UP and not (leg and leg.role == "tap"):
             out += self._answer(call, at)
         return out
 
     def _on_varset(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
-        if (event.get("Variable") or "").upper() != self.uuid_variable:
+        variable = (event.get("Variable") or "").upper()
+        if variable == ROLE_VARIABLE:
+            return self._set_role(call, event.get("Uniqueid", ""), event.get("Value", "other"),
+                                  None, at)
+        if variable == DIAL_VARIABLE:
+            leg = self._leg_of(call, event.get("Uniqueid", ""))
+            if leg is not None:
+                leg.dial = event.get("Value") or leg.dial
+            return []
+        if variable != self.uuid_variable:
             return []
         value = (event.get("Value") or "").strip()
         if not value or value == call.audiosocket_uuid:
@@ -226,6 +357,9 @@ class CallTracker:
     def _on_dtmf_end(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
         if event.get("Direction", "Received") != "Received":
             return []
+        leg = self._leg_of(call, event.get("Uniqueid", ""))
+        if leg is not None and leg.role != "caller":
+            return []  # a call-taker's or SHO's keypad is not the caller's
         digit = event.get("Digit", "")
         call.dtmf.append(digit)
         extra = f"{event.get('Uniqueid', '')}:{event.get('Timestamp') or at.isoformat()}"
@@ -236,12 +370,19 @@ class CallTracker:
         cause = _cause(event.get("Cause"))
         call.hangup_causes.append((uniqueid, cause or 0, event.get("Cause-txt", "")))
         call.legs.pop(uniqueid, None)
+        out: list[CallEvent] = []
+        leg = self._leg_of(call, uniqueid)
+        if leg is not None:
+            leg.uniqueids.discard(uniqueid)
+            if not leg.uniqueids and leg.left_at is None:
+                leg.left_at = at
+                out += self._leg_event(call, leg, at)
         if call.legs:
-            return []
+            return out
         nonzero = [c for c in call.hangup_causes if c[1]]
         caller = [c for c in call.hangup_causes if c[0] == call.linkedid]
         chosen = nonzero[0] if nonzero else (caller[0] if caller else call.hangup_causes[0])
-        return self._end(call, at, cause=chosen[1], cause_text=chosen[2] or None)
+        return out + self._end(call, at, cause=chosen[1], cause_text=chosen[2] or None)
 
     # -- transitions -------------------------------------------------------------------------
     def _learn_number(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
@@ -257,7 +398,11 @@ class CallTracker:
         if call.ringing_published:
             return []
         call.ringing_published = True
-        return [self._emit(call, "call.ringing", call.ringing_at or at)]
+        out = [self._emit(call, "call.ringing", call.ringing_at or at)]
+        for leg in call.unpublished:
+            out += self._leg_event(call, leg, leg.joined_at)
+        call.unpublished.clear()
+        return out
 
     def _answer(self, call: TrackedCall, at: datetime) -> list[CallEvent]:
         if call.state != "ringing":
@@ -272,6 +417,11 @@ class CallTracker:
         self, call: TrackedCall, at: datetime, *, cause: int | None, cause_text: str | None
     ) -> list[CallEvent]:
         out = self._ring(call, at)
+        for leg in call.parties.values():
+            if leg.left_at is None:  # gone while the link was down
+                leg.left_at = at
+                leg.uniqueids.clear()
+                out += self._leg_event(call, leg, at)
         call.state = "ended"
         call.ended_at = at
         call.cause = cause
@@ -279,7 +429,9 @@ class CallTracker:
         self.active.pop(call.linkedid, None)
         self.ended[call.linkedid] = call
         while len(self.ended) > self._ended_memory:
-            self.ended.popitem(last=False)
+            _, gone = self.ended.popitem(last=False)
+            for alias in gone.aliases:
+                self.aliases.pop(alias, None)
         out.append(self._emit(call, "call.ended", at, {"cause": cause, "cause_text": cause_text}))
         return out
 
@@ -305,6 +457,7 @@ _HANDLERS = {
     "VarSet": CallTracker._on_varset,
     "DTMFEnd": CallTracker._on_dtmf_end,
     "Hangup": CallTracker._on_hangup,
+    "AgentCalled": CallTracker._on_agent_called,
 }
 
 # Event names the tracker acts on; the AMI protocol parses only these in full.

@@ -77,6 +77,10 @@ def stand_in_contexts(*, taker_clip: Path | None = None, sho_clip: Path | None =
 exten => taker,1,Answer()
 {taker} same => n,Wait(60)
  same => n,Hangup()
+exten => late,1,Wait(2)                 ; the caller hears music on hold meanwhile
+ same => n,Answer()
+{taker} same => n,Wait(60)
+ same => n,Hangup()
 exten => leaver,1,Answer()
 {taker} same => n,Hangup()
 

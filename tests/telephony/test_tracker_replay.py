@@ -29,6 +29,11 @@ EXPECTED = {
 }
 
 
+def lifecycle(published: list[tuple[str, dict]]) -> list[str]:
+    """The call's own events, without its ``call.leg`` events."""
+    return [t for t, _ in published if t != "call.leg"]
+
+
 def replay(path: Path, tracker: CallTracker, client: str | None = None) -> list[tuple[str, dict]]:
     published: list[tuple[str, dict]] = []
     for block in read_transcript(path):
@@ -79,7 +84,7 @@ def test_every_capture_is_covered_or_has_no_call() -> None:
 def test_panoramisk_capture_yields_the_same_call() -> None:
     tracker = CallTracker()
     published = replay(require_data("asterisk/ami/panoramisk_single_call_events.txt"), tracker)
-    assert [t for t, _ in published] == [
+    assert lifecycle(published) == [
         "call.ringing",
         "call.audiosocket_linked",
         "call.answered",
@@ -87,6 +92,12 @@ def test_panoramisk_capture_yields_the_same_call() -> None:
     ]
     (call,) = tracker.ended.values()
     assert call.caller_number == CALLER and call.cause == 0
+    # the Local pair is one caller leg: joined after ringing, left before the end
+    legs = [(t, d["leg"]) for t, d in published if t == "call.leg"]
+    assert [t for t, _ in published].index("call.leg") == 1
+    assert [(leg["role"], leg["left_at"] is None) for _, leg in legs] == [
+        ("caller", True), ("caller", False)]
+    assert published[-2][0] == "call.leg" and legs[0][1]["channel"].endswith(";1")
 
 
 def _reconnect_blocks():
@@ -111,12 +122,12 @@ def test_reconnect_resync_continues_a_live_call_then_sees_its_hangup() -> None:
     assert call.state == "answered"
 
     resynced = tracker.resync(listing)
-    assert [t for t, _ in resynced] == ["call.resynced"]
+    assert lifecycle(resynced) == ["call.resynced"]
     assert resynced[0][1]["adopted"] is False
     assert call.state == "answered" and set(call.legs) == {"1795318221.6", "1795318221.7"}
 
     published = [e for event in after for e in tracker.handle(event)]
-    assert [t for t, _ in published] == ["call.ended"]
+    assert lifecycle(published) == ["call.ended"]
     assert call.cause == 0
 
 
@@ -126,8 +137,9 @@ def test_call_that_ended_while_link_was_down_is_closed_as_link_down() -> None:
     for event in before:
         tracker.handle(event)
     published = tracker.resync([])  # ListItems: 0
-    assert [t for t, _ in published] == ["call.ended"]
-    data = published[0][1]
+    assert [t for t, _ in published] == ["call.leg", "call.ended"]
+    assert published[0][1]["leg"]["left_at"] == published[1][1]["at"]
+    data = published[1][1]
     assert data["cause"] is None and data["cause_text"] == LINK_DOWN_CAUSE_TEXT
     assert data["caller_number"] == CALLER
     assert not tracker.active
@@ -137,7 +149,7 @@ def test_resync_adopts_a_call_first_seen_in_the_listing() -> None:
     _, listing, after = _reconnect_blocks()
     tracker = CallTracker()
     published = tracker.resync(listing)
-    types = [t for t, _ in published]
+    types = lifecycle(published)
     assert types == ["call.audiosocket_linked", "call.ringing", "call.answered", "call.resynced"]
     call = tracker.call("1795318221.6")
     assert call is not None
@@ -167,6 +179,6 @@ def test_resync_does_not_close_a_call_that_began_after_the_link_came_back() -> N
     newcomer = dict(first_newchannel, Linkedid="1795318999.9", Uniqueid="1795318999.9")
     tracker.handle(newcomer)
     published = tracker.resync([], candidates=active_before_reconnect)
-    assert [t for t, _ in published] == ["call.ended"]
-    assert published[0][1]["linkedid"] == "1795318221.6"
+    assert lifecycle(published) == ["call.ended"]
+    assert published[-1][1]["linkedid"] == "1795318221.6"
     assert "1795318999.9" in tracker.active
