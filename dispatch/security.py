@@ -2,9 +2,9 @@
 
 Why each exists:
 
-* Login rate limiting stops password guessing against a known user name. Failures are counted
-  in Redis per (user name, client address) so every API replica sees the same count; the
-  embedded `memory://` mode keeps the count in this process.
+* Login rate limiting stops password guessing: failures are capped per account (across
+  addresses) and per client address (across accounts), counted in Redis so every API replica
+  sees the same counts; the embedded `memory://` mode keeps them in this process.
 * Security headers stop the consoles being framed (click-jacking), sniffed or leaking the URL
   of an incident in a Referer; the CSP allows only this origin's scripts, styles and sockets.
 * A request body limit refuses oversized uploads (413) before they are read into memory.
@@ -36,63 +36,92 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoginRateLimiter:
-    """At most `max_failures` failed logins per (user name, client) in `window_s` seconds.
+    """Failed logins are capped twice over, each in a fixed window of `window_s` seconds:
 
-    The window is fixed from the first failure: simple, and a guesser gets at most
-    `max_failures` tries per window. A successful login clears the count.
+    * per account, across addresses (`max_failures`): a guesser spreading tries over many
+      addresses still gets only that many at one user's password;
+    * per address, across accounts (`max_failures_per_address`, higher: a control room's
+      officers may share one NAT address): one machine cannot sweep every user name.
+
+    A successful login clears its account's count, never its address's (or a guesser holding
+    one valid account would reset their address between sweeps). Behind a reverse proxy, run
+    uvicorn with proxy headers trusted from the proxy so the address is the client's.
     """
 
     client: redis.Redis | None = None
     max_failures: int = 10
     window_s: int = 300
+    max_failures_per_address: int = 50
     _memory: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @staticmethod
-    def key(username: str, client_ip: str) -> str:
-        return f"h15:login_failures:{username.strip().lower()}:{client_ip}"
+    def account_key(username: str) -> str:
+        return f"h15:login_failures:user:{username.strip().lower()}"
+
+    @staticmethod
+    def address_key(client_ip: str) -> str:
+        return f"h15:login_failures:addr:{client_ip}"
+
+    def _limits(self, username: str, client_ip: str) -> list[tuple[str, int]]:
+        return [(self.account_key(username), self.max_failures),
+                (self.address_key(client_ip), self.max_failures_per_address)]
 
     def retry_after(self, username: str, client_ip: str) -> int:
         """Seconds until this user may try again from this address; 0 if allowed now."""
-        key = self.key(username, client_ip)
+        limits = self._limits(username, client_ip)
         if self.client is None:
             with self._lock:
-                count, expires = self._memory.get(key, (0, 0.0))
-                remaining = expires - time.monotonic()
-                if remaining <= 0:
-                    self._memory.pop(key, None)
-                    return 0
-            return max(1, int(remaining + 0.999)) if count >= self.max_failures else 0
+                return max(self._memory_wait(key, limit) for key, limit in limits)
         try:
-            count, ttl = self.client.pipeline().get(key).ttl(key).execute()
+            pipe = self.client.pipeline()
+            for key, _ in limits:
+                pipe.get(key).ttl(key)
+            replies = pipe.execute()
         except redis.RedisError:  # fail open: an outage must not lock every officer out
             log.warning("login rate limit unavailable (Redis down); allowing the attempt")
             return 0
-        if count is None or int(count) < self.max_failures:
+        waits = [0]
+        for (_, limit), count, ttl in zip(limits, replies[::2], replies[1::2], strict=True):
+            if count is not None and int(count) >= limit:
+                waits.append(max(1, int(ttl)) if ttl and int(ttl) > 0 else self.window_s)
+        return max(waits)
+
+    def _memory_wait(self, key: str, limit: int) -> int:
+        count, expires = self._memory.get(key, (0, 0.0))
+        remaining = expires - time.monotonic()
+        if remaining <= 0:
+            self._memory.pop(key, None)
             return 0
-        return max(1, int(ttl)) if ttl and int(ttl) > 0 else self.window_s
+        return max(1, int(remaining + 0.999)) if count >= limit else 0
 
     def record_failure(self, username: str, client_ip: str) -> int:
-        """Count a failed login; returns the failures so far in this window."""
-        key = self.key(username, client_ip)
+        """Count a failed login; returns the account's failures so far in this window."""
+        keys = [key for key, _ in self._limits(username, client_ip)]
         if self.client is None:
             with self._lock:
                 now = time.monotonic()
-                count, expires = self._memory.get(key, (0, now + self.window_s))
-                if expires <= now:
-                    count, expires = 0, now + self.window_s
-                self._memory[key] = (count + 1, expires)
-                return count + 1
+                counts = []
+                for key in keys:
+                    count, expires = self._memory.get(key, (0, now + self.window_s))
+                    if expires <= now:
+                        count, expires = 0, now + self.window_s
+                    self._memory[key] = (count + 1, expires)
+                    counts.append(count + 1)
+                return counts[0]
         try:
-            count, _ = (self.client.pipeline().incr(key).expire(key, self.window_s, nx=True)
-                        .execute())
+            pipe = self.client.pipeline()
+            for key in keys:
+                pipe.incr(key).expire(key, self.window_s, nx=True)
+            replies = pipe.execute()
         except redis.RedisError:
             log.warning("could not count a failed login for %r (Redis down)", username)
             return 0
-        return int(count)
+        return int(replies[0])
 
     def reset(self, username: str, client_ip: str) -> None:
-        key = self.key(username, client_ip)
+        """After a successful login: the account's count only (see the class docstring)."""
+        key = self.account_key(username)
         if self.client is None:
             with self._lock:
                 self._memory.pop(key, None)

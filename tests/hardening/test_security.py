@@ -8,6 +8,7 @@ import time
 
 import pytest
 import redis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -50,14 +51,50 @@ def test_a_successful_login_clears_the_failures(client: TestClient, city: dict) 
 
 
 def test_embedded_mode_limits_in_memory() -> None:
-    limiter = LoginRateLimiter(client=None, max_failures=3, window_s=1)
+    limiter = LoginRateLimiter(client=None, max_failures=3, window_s=1,
+                               max_failures_per_address=5)
     for _ in range(3):
         assert limiter.retry_after("ct", "10.0.0.1") == 0
         limiter.record_failure("ct", "10.0.0.1")
     assert limiter.retry_after("ct", "10.0.0.1") == 1
-    assert limiter.retry_after("ct", "10.0.0.2") == 0
+    assert limiter.retry_after("ct", "10.0.0.2") == 1  # the account, from any address
+    assert limiter.retry_after("sho", "10.0.0.1") == 0
+    limiter.record_failure("sho", "10.0.0.1")
+    limiter.record_failure("dispatcher", "10.0.0.1")
+    assert limiter.retry_after("admin", "10.0.0.1") == 1  # the address, for any account
+    assert limiter.retry_after("admin", "10.0.0.2") == 0
     time.sleep(1.05)
     assert limiter.retry_after("ct", "10.0.0.1") == 0
+
+
+def from_address(app: FastAPI, address: str) -> TestClient:
+    return TestClient(app, client=(address, 40000))
+
+
+def test_one_account_is_capped_across_addresses(client: TestClient, city: dict) -> None:
+    """Ten guesses at one password from ten addresses, then the account refuses everyone."""
+    app = client.app
+    for n in range(10):
+        assert wrong_login(from_address(app, f"203.0.113.{n}"), "dispatcher") == 401
+    fresh = from_address(app, "198.51.100.7")
+    refused = fresh.post(TOKEN_URL, data={"username": "dispatcher", "password": PASSWORD})
+    assert refused.status_code == 429, refused.text
+    assert "too many failed logins" in refused.json()["detail"]
+    login(fresh, "sho")  # the address itself is not blocked, nor other accounts
+
+
+def test_one_address_is_capped_across_accounts(client: TestClient, ctx: AppContext,
+                                               city: dict) -> None:
+    """A sweep of user names from one address stops at the address limit, for every name."""
+    app = client.app
+    limit = 6  # the default (50) behaves the same, with more Argon2 hashing in the test
+    app.state.login_limiter = LoginRateLimiter(client=ctx.redis, max_failures_per_address=limit)
+    sweeper = from_address(app, "192.0.2.66")
+    assert [wrong_login(sweeper, f"user{n}") for n in range(limit)] == [401] * limit
+    refused = sweeper.post(TOKEN_URL, data={"username": "supervisor", "password": PASSWORD})
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["Retry-After"]) > 0
+    login(from_address(app, "192.0.2.67"), "supervisor")  # the account works elsewhere
 
 
 def test_login_still_works_when_redis_is_down(city: dict, ctx: AppContext) -> None:
