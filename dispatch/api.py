@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from dispatch.alerts.views import router as alerts_router
 from dispatch.assignments.views import router as assignments_router
 from dispatch.audit.views import router as audit_router
-from dispatch.auth.deps import CurrentUser, require_roles
+from dispatch.auth.deps import require_metrics_reader
 from dispatch.calls.views import router as calls_router
 from dispatch.consoles.views import router as consoles_router
 from dispatch.context import AppContext
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     """Build the app; `background=True` also runs the event persister in this process."""
     settings = settings or (context.settings if context else get_settings())
     settings.signing_key()  # fail at start-up, not at the first login, if SECRET_KEY is missing
-    install_log_redaction([settings.secret_key, settings.ami_secret])
+    install_log_redaction([settings.secret_key, settings.ami_secret, settings.metrics_token])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -122,8 +122,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
                    maps_router):
         api.include_router(router)
     api.add_api_route("/health", health, methods=["GET"], tags=["operations"])
-    api.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"],
-                      dependencies=[Depends(require_roles("supervisor"))])
+    api.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"])
     app.include_router(api)
     app.include_router(realtime_router)
     app.include_router(consoles_router)
@@ -164,7 +163,9 @@ def health(request: Request) -> JSONResponse:
                         status_code=200 if healthy else 503)
 
 
-def metrics(_: CurrentUser = Depends(require_roles("supervisor"))):  # type: ignore[no-untyped-def]
+def metrics(_: str = Depends(require_metrics_reader)) -> Response:
+    """Prometheus metrics. Scrape with `Authorization: Bearer <METRICS_TOKEN>` (a static token
+    from the settings, for Prometheus' `authorization` block), or a supervisor's token."""
     return metrics_response()
 
 

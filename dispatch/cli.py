@@ -36,7 +36,8 @@ def settings_or_exit(**overrides: object):  # type: ignore[no-untyped-def]
     try:
         settings = load_settings(**overrides)
         settings.signing_key()
-        install_log_redaction([settings.secret_key, settings.ami_secret])
+        install_log_redaction([settings.secret_key, settings.ami_secret,
+                               settings.metrics_token])
         return settings
     except SettingsError as exc:
         fail(str(exc))

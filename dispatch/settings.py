@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     redis_url: str = "memory://"
     secret_key: str | None = Field(default=None, repr=False)
     token_ttl_minutes: int = Field(default=720, gt=0, le=7 * 24 * 60)
+    # A static bearer token for Prometheus scrapes of /metrics (a supervisor's JWT works too).
+    metrics_token: str | None = Field(default=None, min_length=32, repr=False)
 
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, gt=0, lt=65536)

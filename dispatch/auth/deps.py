@@ -5,6 +5,7 @@ Every route except /health declares the roles it allows; admin is allowed everyw
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 import weakref
@@ -202,6 +203,22 @@ def require_roles_sessionless(*roles: str) -> Callable[..., Awaitable[CurrentUse
         return _role_check(allowed, user)
 
     return check
+
+
+def require_metrics_reader(
+    token: str | None = Depends(oauth2_scheme),
+    ctx: AppContext = Depends(get_context),
+    db: Session = Depends(get_db, scope="function"),
+) -> str:
+    """Prometheus' static METRICS_TOKEN (it cannot log in), else a supervisor's or admin's JWT.
+
+    The static token is compared in constant time and opens /metrics only.
+    """
+    static = ctx.settings.metrics_token
+    if static and token and hmac.compare_digest(token.encode(), static.encode()):
+        return "metrics-token"
+    return _role_check(frozenset({"supervisor", "admin"}),
+                       authenticate_token(token, ctx, db)).username
 
 
 ALL_STAFF = ("call_taker", "dispatcher", "sho", "supervisor", "admin")

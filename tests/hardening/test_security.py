@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 
@@ -238,3 +239,33 @@ def test_redaction_keeps_log_arguments_usable(caplog: pytest.LogCaptureFixture) 
     record = caplog.records[-1]
     assert isinstance(record.args, tuple) and len(record.args) == 5
     assert record.getMessage() == '127.0.0.1:5 - "GET /ws?token=[REDACTED] HTTP/1.1" 200'
+
+
+METRICS_TOKEN = "prometheus-scrape-token-0123456789abcdef"
+
+
+def test_prometheus_scrapes_metrics_with_the_static_token(ctx: AppContext, city: dict) -> None:
+    scraping = dataclasses.replace(
+        ctx, settings=ctx.settings.model_copy(update={"metrics_token": METRICS_TOKEN}))
+    with TestClient(create_app(context=scraping)) as client:
+        scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        response = client.get("/api/v1/metrics", headers=scrape)
+        assert response.status_code == 200, response.text
+        assert "h15_http_requests_total" in response.text
+        wrong = client.get("/api/v1/metrics", headers={"Authorization": "Bearer " + "x" * 40})
+        assert wrong.status_code == 401
+        assert client.get("/api/v1/metrics").status_code == 401
+        # The supervisor's token still works; other roles still do not.
+        assert client.get("/api/v1/metrics", headers=login(client, "supervisor")
+                          ).status_code == 200
+        assert client.get("/api/v1/metrics", headers=login(client, "dispatcher")
+                          ).status_code == 403
+        # The scrape token opens /metrics only.
+        assert client.get("/api/v1/units", headers=scrape).status_code == 401
+
+
+def test_a_short_metrics_token_is_refused_by_name() -> None:
+    from dispatch.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="METRICS_TOKEN"):
+        load_settings(metrics_token="short")
