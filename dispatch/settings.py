@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     map_path: str = ""
     map_dir: str = "maps"
     recordings_dir: str = "recordings"
+    # The camera registry (vision_feed's TOML format) that GET /cameras lists.
+    cameras_path: str = str(CONFIG_DIR / "cameras.toml")
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, alias="H15_DATA_DIR")
     timezone_display: str = "Asia/Karachi"
     # Outbound CAP 1.2 notifications of every alert (an SMS gateway's or DPO system's webhook).

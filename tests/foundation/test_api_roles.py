@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/map/roads"): ALL,
     ("GET", "/api/v1/kpi"): {"supervisor", "sho", "admin"},
     ("GET", "/api/v1/kpi/export.csv"): {"supervisor", "admin"},
+    ("GET", "/api/v1/cameras"): {"supervisor", "sho", "admin"},
     ("GET", "/api/v1/calls/{call_id}/history"): {"call_taker", "dispatcher", "supervisor",
                                                  "admin"},
 }
