@@ -23,11 +23,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-import wave
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
+
+from telephony.recording import WavRecorder, repair_dir
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.queue: asyncio.Queue | None = None
         self.consumer: asyncio.Task | None = None
-        self.recording: wave.Wave_write | None = None
+        self.recording: WavRecorder | None = None
         self.close_reason: str | None = None
         self.writable = True
         self.frames_dropped = 0
@@ -192,7 +193,7 @@ class _Connection(asyncio.Protocol):
             stats.audio_frames += 1
             stats.audio_bytes += len(payload)
             if self.recording is not None:
-                self.recording.writeframesraw(payload)
+                self.recording.write(payload)
             self._deliver(("audio", payload))
         elif kind == KIND_UUID:
             if self.call_uuid is not None:
@@ -223,15 +224,13 @@ class _Connection(asyncio.Protocol):
         server.calls[call_uuid] = self
         if server.recordings_dir is not None:
             path = server.recordings_dir / f"{call_uuid}.wav"
-            try:
-                # held open for the whole call, closed in finish()
-                self.recording = wave.open(str(path), "wb")  # noqa: SIM115
-                self.recording.setnchannels(1)
-                self.recording.setsampwidth(2)
-                self.recording.setframerate(SAMPLE_RATE)
+            try:  # held open for the whole call, closed in finish()
+                self.recording = WavRecorder(path, rate=SAMPLE_RATE)
             except OSError:
                 log.exception("cannot record call %s to %s", call_uuid, path)
                 self.recording = None
+        log.info("AudioSocket call %s connected%s", call_uuid,
+                 f", recording to {self.recording.path}" if self.recording is not None else "")
         sink = None
         if server.on_call is not None:
             try:
@@ -347,6 +346,7 @@ class AudioSocketServer:
         """Listen (port 0 picks a free port, read it back from ``.port``)."""
         if self.recordings_dir is not None:
             self.recordings_dir.mkdir(parents=True, exist_ok=True)
+            repair_dir(self.recordings_dir)  # WAVs of calls cut short by a crash
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: _Connection(self), self.host, self.port, backlog=1024

@@ -1,4 +1,4 @@
-"""Calls to 15, keyed by Asterisk's Linkedid, and their transcript segments."""
+"""Calls to 15, keyed by Asterisk's Linkedid, their legs and their transcript segments."""
 
 from __future__ import annotations
 
@@ -39,6 +39,27 @@ class Call(Base):
     segments: Mapped[list[TranscriptSegment]] = relationship(
         back_populates="call", order_by="TranscriptSegment.seq", cascade="all, delete-orphan"
     )
+    legs: Mapped[list[CallLeg]] = relationship(
+        back_populates="call", order_by="CallLeg.id", cascade="all, delete-orphan"
+    )
+
+
+class CallLeg(Base):
+    """One party of a call (caller, tap, call-taker, SHO): a leg, never a call of its own."""
+
+    __tablename__ = "call_legs"
+    __table_args__ = (UniqueConstraint("call_id", "key", name="uq_call_legs_call_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(160))  # the channel name without Local's ;1/;2
+    role: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(160))
+    dial: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    call: Mapped[Call] = relationship(back_populates="legs")
 
 
 class TranscriptSegment(Base):

@@ -39,6 +39,15 @@ REJECTED = Counter("h15_rejected_events_total", "Gateway events that could not b
 
 def apply_event(session: Session, event: Event) -> None:
     if event.stream == CALLS:
+        if event.type == service.RECONCILE_EVENT:
+            closed = service.reconcile(session, live=list(event.data["live"]),
+                                       at=event.data.get("at"),
+                                       cause_text=event.data.get("cause_text")
+                                       or service.LINK_DOWN_CAUSE_TEXT)
+            if closed:
+                log.info("reconciled with Asterisk: %d call(s) ended while unwatched (%s)",
+                         len(closed), ", ".join(c.linkedid for c in closed))
+            return
         if event.type not in service.GATEWAY_EVENTS:
             return  # our own announcements for the consoles (call.updated, call.aml)
         service.apply_call_event(session, event_type=event.type, data=event.data)

@@ -16,6 +16,19 @@ class TranscriptSegmentRead(BaseModel):
     engine: str | None
 
 
+class CallLegRead(BaseModel):
+    """One party of the call: ``caller``, ``tap`` (the audio tap to speech recognition),
+    ``call_taker``, ``sho`` or ``other``; ``dial`` is the dial string it was reached by."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    role: str
+    channel: str
+    dial: str | None
+    joined_at: datetime
+    left_at: datetime | None
+
+
 class CallRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -36,3 +49,4 @@ class CallRead(BaseModel):
     aml_radius_m: float | None
     aml_at: datetime | None
     segments: list[TranscriptSegmentRead] = []
+    legs: list[CallLegRead] = []

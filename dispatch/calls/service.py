@@ -7,13 +7,14 @@ and never moves a call backwards: an `ended` call stays ended.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from dispatch.calls.models import Call, TranscriptSegment
+from dispatch.calls.models import Call, CallLeg, TranscriptSegment
 from dispatch.errors import Invalid, NotFound
 from dispatch.events.outbox import emit
 from dispatch.events.streams import CALLS
@@ -23,7 +24,11 @@ STATE_ORDER = {"ringing": 0, "answered": 1, "ended": 2}
 CALL_EVENT_STATES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": "ended"}
 # What the telephony gateway publishes; `call.updated` is ours (for consoles), never folded back.
 GATEWAY_EVENTS = frozenset({*CALL_EVENT_STATES, "call.audiosocket_linked", "call.dtmf",
-                            "call.resynced"})
+                            "call.resynced", "call.leg"})
+# After every (re)connect the gateway lists the calls Asterisk still carries; the others ended
+# while nobody watched (a gateway killed mid-call, a link down at hang-up).
+RECONCILE_EVENT = "calls.reconciled"
+LINK_DOWN_CAUSE_TEXT = "cause unknown (link down)"
 
 
 def _parse_time(value: Any) -> datetime:
@@ -69,10 +74,50 @@ def apply_call_event(session: Session, *, event_type: str, data: dict[str, Any])
         cause = data.get("cause")
         call.hangup_cause = int(cause) if cause not in (None, "") else None
         call.hangup_cause_text = data.get("cause_text")
+    elif event_type == "call.leg":
+        _apply_leg(session, call=call, leg=data.get("leg") or {})
     session.flush()
     if created or state is not None:
         emit(session, CALLS, "call.updated", call_summary(call))
     return call
+
+
+def _apply_leg(session: Session, *, call: Call, leg: dict[str, Any]) -> CallLeg:
+    """Upsert one leg by its channel; a leg that left stays left, a known role is not lost."""
+    channel = leg.get("channel")
+    if not channel or not leg.get("role") or not leg.get("joined_at"):
+        raise Invalid("call.leg event without channel, role or joined_at")
+    key = re.sub(r";\d+$", "", str(channel))  # a Local pair is one leg, as in the gateway
+    row = next((r for r in call.legs if r.key == key), None)
+    if row is None:
+        row = CallLeg(key=key, role=leg["role"], channel=channel, dial=leg.get("dial"),
+                      joined_at=_parse_time(leg["joined_at"]))
+        call.legs.append(row)
+    elif leg["role"] != "other":
+        row.role = leg["role"]
+    row.dial = leg.get("dial") or row.dial
+    if leg.get("left_at") and row.left_at is None:
+        row.left_at = _parse_time(leg["left_at"])
+    return row
+
+
+def reconcile(session: Session, *, live: list[str], at: Any,
+              cause_text: str = LINK_DOWN_CAUSE_TEXT) -> list[Call]:
+    """End every open call that began before ``at`` and that Asterisk no longer carries."""
+    at = _parse_time(at)
+    query = select(Call).where(Call.state != "ended", Call.ringing_at <= at)
+    if live:
+        query = query.where(Call.linkedid.not_in(live))
+    closed = list(session.scalars(query.options(selectinload(Call.legs))))
+    for call in closed:
+        call.state, call.ended_at = "ended", at
+        call.hangup_cause, call.hangup_cause_text = None, cause_text
+        for leg in call.legs:
+            leg.left_at = leg.left_at or at
+    session.flush()
+    for call in closed:
+        emit(session, CALLS, "call.updated", call_summary(call))
+    return closed
 
 
 def call_summary(call: Call) -> dict[str, Any]:
@@ -115,7 +160,8 @@ def add_transcript(session: Session, *, audiosocket_uuid: str, seq: int, kind: s
 
 
 def list_calls(session: Session, *, state: str | None = None, limit: int = 100) -> list[Call]:
-    query = select(Call).options(selectinload(Call.segments)).order_by(Call.id.desc()).limit(limit)
+    query = (select(Call).options(selectinload(Call.segments), selectinload(Call.legs))
+             .order_by(Call.id.desc()).limit(limit))
     if state == "active":
         query = query.where(Call.state != "ended")
     elif state is not None:
@@ -124,7 +170,8 @@ def list_calls(session: Session, *, state: str | None = None, limit: int = 100) 
 
 
 def get_call(session: Session, *, call_id: int) -> Call:
-    call = session.get(Call, call_id, options=[selectinload(Call.segments)])
+    call = session.get(Call, call_id, options=[selectinload(Call.segments),
+                                               selectinload(Call.legs)])
     if call is None:
         raise NotFound(f"call {call_id} not found")
     return call

@@ -3,7 +3,7 @@
 from dispatch.alerts.models import Alert, AlertDelivery
 from dispatch.assignments.models import Assignment
 from dispatch.audit.models import AuditEntry, StatusChange
-from dispatch.calls.models import Call, TranscriptSegment
+from dispatch.calls.models import Call, CallLeg, TranscriptSegment
 from dispatch.database.core import Base
 from dispatch.events.models import OutboxEvent
 from dispatch.incidents.models import Incident, IncidentMilestone
@@ -24,6 +24,7 @@ __all__ = [
     "RevokedToken",
     "Station",
     "StatusChange",
+    "CallLeg",
     "TranscriptSegment",
     "Unit",
     "User",

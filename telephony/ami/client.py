@@ -31,6 +31,7 @@ from telephony.ami.fastproto import FastAMIProtocol
 from telephony.ami.tracker import (
     AMI_EVENT_MASK,
     CALLS_STREAM,
+    LINK_DOWN_CAUSE_TEXT,
     TRACKED_EVENTS,
     CallEvent,
     CallTracker,
@@ -39,6 +40,9 @@ from telephony.ami.tracker import (
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, str, dict], Awaitable[str]]
+# Published after every resync: the Linkedids Asterisk still carries. A consumer holding calls
+# in a database ends the others (a gateway SIGKILLed mid-call knows nothing of them).
+RECONCILE_EVENT = "calls.reconciled"
 
 
 class AmiNotConnected(RuntimeError):
@@ -182,9 +186,11 @@ class AmiClient:
             self._fail(f"AMI connect to {self.host}:{self.port} failed: {exc}", error=False)
             return False
         self._manager = manager
+        log.info("AMI link up to %s:%d; logging in as %s", self.host, self.port, self.username)
         try:
             if not await self._login(manager):
                 return False
+            log.info("AMI login accepted for %s", self.username)
             self.stats.connects += 1
             self.last_error = None
             try:
@@ -193,7 +199,7 @@ class AmiClient:
                 self._fail(f"AMI resync failed ({exc!r}); reconnecting")
                 return False
             self.ready.set()
-            log.info("AMI connected to %s:%d as %s", self.host, self.port, self.username)
+            log.info("AMI ready on %s:%d: tracking calls", self.host, self.port)
             await self._keepalive(manager, stop)
             return True
         finally:
@@ -227,9 +233,20 @@ class AmiClient:
         )
         messages = reply if isinstance(reply, list) else [reply]
         channels = [dict(m) for m in messages if m.get("Event") == "CoreShowChannel"]
-        events = self.tracker.resync(channels, datetime.now(UTC), candidates=active_before)
+        at = datetime.now(UTC)
+        events = self.tracker.resync(channels, at, candidates=active_before)
+        live = sorted(self.tracker.active)
+        events.append((RECONCILE_EVENT, {
+            "live": live, "at": at.isoformat(), "cause_text": LINK_DOWN_CAUSE_TEXT,
+            "event_id": f"reconcile:{at.isoformat()}",
+        }))
         self._queue(events)
-        log.info("AMI resync: %d channel(s) live, %d call event(s)", len(channels), len(events))
+        kinds = [kind for kind, _ in events]
+        adopted = sum(1 for kind, data in events if kind == "call.resynced" and data["adopted"])
+        log.info("AMI resync: %d channel(s) live in Asterisk, %d call(s) live (%d adopted), "
+                 "%d ended while unwatched; calls not live are closed as %r",
+                 len(channels), len(live), adopted, kinds.count("call.ended"),
+                 LINK_DOWN_CAUSE_TEXT)
 
     async def _keepalive(self, manager: _Manager, stop: asyncio.Event) -> None:
         lost = asyncio.create_task(manager.lost.wait())
@@ -277,6 +294,7 @@ class AmiClient:
 
     def _queue(self, events: list[CallEvent]) -> None:
         for event in events:
+            _log_call_event(*event)
             self._outbox.put_nowait(event)
 
     async def _publisher(self) -> None:
@@ -349,3 +367,21 @@ class AmiClient:
             uniqueid=final.get("Uniqueid") or None,
             message=messages[0].get("Message") or None,
         )
+
+
+def _log_call_event(kind: str, data: dict) -> None:
+    """One INFO line per step of a call, so an operator can follow it in the gateway's log."""
+    if kind == "call.ringing":
+        log.info("call %s from %s: ringing on %s", data["linkedid"],
+                 data.get("caller_number") or "unknown number", data.get("channel"))
+    elif kind == "call.audiosocket_linked":
+        log.info("call %s: audio is AudioSocket %s", data["linkedid"], data["audiosocket_uuid"])
+    elif kind == "call.answered":
+        log.info("call %s: answered", data["linkedid"])
+    elif kind == "call.leg":
+        leg = data["leg"]
+        log.info("call %s: %s leg %s %s", data["linkedid"], leg["role"], leg["channel"],
+                 "left" if leg.get("left_at") else "joined")
+    elif kind == "call.ended":
+        log.info("call %s: ended, cause %s (%s)", data["linkedid"], data.get("cause"),
+                 data.get("cause_text") or "no text")

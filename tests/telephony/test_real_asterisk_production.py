@@ -5,6 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from fastapi.testclient import TestClient
+
+from dispatch.calls.persister import Persister
+from dispatch.calls.service import get_by_linkedid
+from dispatch.context import AppContext
+from dispatch.database.core import session_scope
+from dispatch.users.service import create_user
 from tests.telephony.asterisk import clip, production_dialplan, queues_with_members, wait_until
 from tests.telephony.real_rig import RealRig, frames_found, pcm_of, read_wav
 
@@ -18,8 +25,32 @@ async def _start(rig: RealRig, *members: str) -> None:
     await asyncio.wait_for(gateway.ami.ready.wait(), 15)
 
 
+async def persisted_call(ctx: AppContext, linkedid: str, timeout: float = 20.0) -> int:
+    """Run the dispatch persister over the stream until the call is ended in PostgreSQL."""
+    persister = Persister(sessions=ctx.sessions, streams=ctx.events, reclaim_idle_ms=50)
+
+    def ended() -> int | None:
+        persister.poll_once(block_ms=20)
+        with ctx.sessions() as session:
+            call = get_by_linkedid(session, linkedid=linkedid)
+            return call.id if call is not None and call.state == "ended" else None
+
+    return await wait_until(ended, timeout)
+
+
+def api_call(client: TestClient, ctx: AppContext, call_id: int) -> dict:
+    with session_scope(ctx.sessions) as session:
+        create_user(session, username="taker1", password="pw-taker-1", role="call_taker")
+    token = client.post("/api/v1/auth/token",
+                        data={"username": "taker1", "password": "pw-taker-1"}).json()
+    response = client.get(f"/api/v1/calls/{call_id}",
+                          headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 async def test_caller_talks_to_a_call_taker_while_the_tap_streams_only_the_caller(
-    real_rig: RealRig,
+    real_rig: RealRig, ctx: AppContext, client: TestClient
 ) -> None:
     await _start(real_rig, TAKER)
     voice, taker_voice = clip("en1_tel8k"), clip("en2_tel8k")
@@ -28,7 +59,7 @@ async def test_caller_talks_to_a_call_taker_while_the_tap_streams_only_the_calle
     events = await real_rig.events()
     # one call: the tap and the call-taker are legs of it, never calls of their own
     assert {d["linkedid"] for k, d in events if k == "call.ringing"} == {ended["linkedid"]}
-    assert {d["linkedid"] for _, d in events} == {ended["linkedid"]}
+    assert {d["linkedid"] for k, d in events if k.startswith("call.")} == {ended["linkedid"]}
     legs = {}
     for kind, data in events:
         if kind == "call.leg":
@@ -53,3 +84,14 @@ async def test_caller_talks_to_a_call_taker_while_the_tap_streams_only_the_calle
     assert frames_found(bytes(sink.pcm), pcm_of(taker_voice))[0] == 0
     assert read_wav(real_rig.recordings / f"{call_uuid}.wav") == bytes(sink.pcm)
     assert "Channel is not answered" not in real_rig.asterisk.log()
+
+    # the database and the API hold one call with its three legs
+    call_id = await persisted_call(ctx, ended["linkedid"])
+    with ctx.sessions() as session:
+        from dispatch.calls.models import Call
+        assert session.query(Call).count() == 1
+    body = api_call(client, ctx, call_id)
+    assert body["caller_number"] == "03002220001" and body["state"] == "ended"
+    assert sorted((leg["role"], leg["dial"]) for leg in body["legs"]) == sorted(
+        [("caller", None), ("tap", tap["dial"]), ("call_taker", TAKER)])
+    assert all(leg["joined_at"] <= leg["left_at"] for leg in body["legs"])
