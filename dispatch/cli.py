@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -62,14 +63,56 @@ def db_downgrade(revision: str = typer.Argument(...)) -> None:
     console.print(f"database at revision {revision}")
 
 
+PASSWORD_ENV = "H15_PASSWORD"
+
+
+def read_password(*, given: str | None, file: Path | None, env_name: str | None) -> str:
+    """The new user's password from one source; never from the command line if avoidable.
+
+    A password in argv is visible to every local user (`ps`) and lands in shell history, so
+    `--password` only warns and is kept for scripts written against it.
+    """
+    import os
+
+    chosen = [n for n, v in (("--password", given), ("--password-file", file),
+                             ("--password-env", env_name)) if v is not None]
+    if len(chosen) > 1:
+        fail(f"give the password one way, not {' and '.join(chosen)}")
+    if given is not None:
+        console.print("[yellow]warning:[/] --password is deprecated: it shows the password in "
+                      "the process list and shell history; use the prompt, --password-file "
+                      f"or --password-env (or set {PASSWORD_ENV})")
+        return given
+    if file is not None:
+        try:
+            text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot read --password-file {file}: {exc.strerror}")
+        return text.splitlines()[0] if text.strip() else ""
+    if env_name is not None:
+        if env_name not in os.environ:
+            fail(f"--password-env: the variable {env_name} is not set")
+        return os.environ[env_name]
+    if PASSWORD_ENV in os.environ:
+        return os.environ[PASSWORD_ENV]
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @user_app.command("add")
 def user_add(
     name: str,
     role: str = typer.Option(..., help="call_taker, dispatcher, sho, supervisor or admin"),
-    password: str = typer.Option(..., prompt=True, hide_input=True),
+    password: str | None = typer.Option(
+        None, help="deprecated (visible in the process list): prefer the prompt, "
+                   "--password-file or --password-env"),
+    password_file: Path | None = typer.Option(
+        None, help="read the password from the first line of this file ('-': stdin)"),
+    password_env: str | None = typer.Option(
+        None, help=f"read the password from this environment variable (default {PASSWORD_ENV})"),
     station: str | None = typer.Option(None, help="station code or id (required for an SHO)"),
 ) -> None:
-    """Create a user."""
+    """Create a user. The password is asked for (hidden, twice) unless a file or variable
+    holds it."""
     from sqlalchemy import select
 
     from dispatch.context import AppContext
@@ -78,6 +121,9 @@ def user_add(
     from dispatch.stations.models import Station
     from dispatch.users.service import create_user
 
+    password = read_password(given=password, file=password_file, env_name=password_env)
+    if len(password) < 4:  # as POST /users
+        fail("the password must be at least 4 characters long")
     ctx = AppContext.from_settings(load_settings())
     try:
         with session_scope(ctx.sessions) as session:
@@ -145,11 +191,13 @@ def _head_revision(config) -> str | None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def demo(port: int = typer.Option(8000), calls: int = typer.Option(0, help="scripted calls"),
-         speed: float = typer.Option(1.0, help="clock speed-up")) -> None:
+         speed: float = typer.Option(1.0, help="clock speed-up"),
+         city: str = typer.Option("auto", help="auto, helsinki, islamabad_rawalpindi or lahore "
+                                               "(downloaded and cut on first use)")) -> None:
     """The embedded default: one process, SQLite, in-process Redis, demo users and fleet."""
     from dispatch.demo import run_demo
 
-    run_demo(port=port, calls=calls, speed=speed)
+    raise typer.Exit(run_demo(port=port, calls=calls, speed=speed, city=city))
 
 
 @app.command()
@@ -188,9 +236,14 @@ def _run_until_signal(factory) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def gateway(speech: bool = typer.Option(True, help="transcribe calls live")) -> None:
     """The telephony gateway: AMI connection, AudioSocket server, speech recognition."""
+    import logging
+
     from dispatch.events.redis_client import make_async_redis
     from dispatch.runtime import run_gateway_process
 
+    # an operator follows calls in this log: link, login, resync, each call's steps
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_or_exit()
 
     async def main_loop(stop) -> None:  # type: ignore[no-untyped-def]
