@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from dispatch.intake.history import CallerFlags
-from dispatch.intake.text import normalize
+from dispatch.intake.safety import negated, prepare
+from dispatch.intake.text import tokens
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 NOT_RAISED_BY_WORDS = frozenset({"information_request", "prank_non_emergency"})
@@ -69,6 +70,17 @@ MODIFIERS = (
 )
 
 
+def _first_affirmed(pattern: re.Pattern[str], norm: str) -> re.Match[str] | None:
+    """The first match the caller does not negate ("nobody is hurt", "koi zakhmi nahi")."""
+    for match in pattern.finditer(norm):
+        before = tokens(norm[:match.start()])
+        said = tokens(match.group(0))
+        words = before + said + tokens(norm[match.end():])
+        if not negated(words, len(before), len(before) + len(said)):
+            return match
+    return None
+
+
 def assess_priority(
     incident_type: str,
     default_priority: str,
@@ -80,12 +92,12 @@ def assess_priority(
         raise ValueError(f"unknown priority {default_priority!r}")
     level = PRIORITIES.index(default_priority)
     reasons = [f"default for {incident_type}: {default_priority}"]
-    norm = normalize(text)
+    norm = prepare(text)
     if incident_type not in NOT_RAISED_BY_WORDS:
         for modifier in MODIFIERS:
             if modifier.applies_to is not None and incident_type not in modifier.applies_to:
                 continue
-            match = modifier.pattern.search(norm)
+            match = _first_affirmed(modifier.pattern, norm)
             if match:
                 if level > 0:
                     level -= 1

@@ -45,3 +45,9 @@ class TriageResult(BaseModel):
     priority_reasons: list[str] = Field(default_factory=list)
     location_candidates: list[LocationCandidate] = Field(default_factory=list)
     language: str
+    uncertain: bool = Field(default=False, description=(
+        "true when triage cannot tell: the confidence is low or the words so far say nothing "
+        "(greetings only); the call-taker should pick from `candidates`"))
+    model: str = Field(default="", description=(
+        "the classifier that answered, e.g. `ngram-lr/corpus-<hash>`; `keywords-only` means "
+        "the packaged training text was missing (a broken install)"))

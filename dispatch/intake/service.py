@@ -13,13 +13,17 @@ from pathlib import Path
 from dispatch.intake.classifier import DEFAULT_TRAIN_PATH, IncidentClassifier
 from dispatch.intake.gazetteer import Gazetteer
 from dispatch.intake.history import CallerHistory, flag_caller
-from dispatch.intake.priority import assess_priority
+from dispatch.intake.priority import PRIORITIES, assess_priority
+from dispatch.intake.safety import danger_cues, life_threats
 from dispatch.intake.schemas import Location, LocationCandidate, TriageResult, TypeCandidate
 from dispatch.intake.taxonomy import load_taxonomy
 from dispatch.intake.text import detect_language
 
 MIN_LOCATION_CONFIDENCE = 0.85
 MAX_TEXT_CHARS = 5000
+UNCERTAIN_BELOW = 0.5  # calibrated top confidence under this: say so, show the top three
+UNSURE_CANDIDATE_MIN = 0.2  # an unsure answer takes the priority of any type this likely
+UNSURE_PRIORITY = "P3"  # ... or this, while no type is that likely
 
 
 class Triage:
@@ -48,25 +52,56 @@ class Triage:
         if not isinstance(text, str) or not text.strip():
             raise ValueError("transcript text is empty")
         text = text[:MAX_TEXT_CHARS]
-        ranked = self.classifier.rank(text, top=top)
+        ranked = self.classifier.rank(text, top=max(top, 3))
         incident_type, confidence = ranked[0]
+        uncertain = confidence < UNCERTAIN_BELOW
         caller = flag_caller(caller_history) if caller_history else None
         priority, reasons = assess_priority(
             incident_type, self.taxonomy[incident_type].default_priority, text, caller
         )
+        priority, reasons = self._safety_floor(text, incident_type, priority, reasons,
+                                               ranked if uncertain else [])
         places = (gazetteer or self.gazetteer).find(text, limit=5)
         best = most_specific(places)
         return TriageResult(
             incident_type=incident_type,
             priority=priority,
             confidence=round(confidence, 4),
-            candidates=[TypeCandidate(incident_type=t, confidence=round(p, 4)) for t, p in ranked],
+            candidates=[TypeCandidate(incident_type=t, confidence=round(p, 4))
+                        for t, p in ranked[:max(top, 3) if uncertain else top]],
             location=Location(text=best.text, lat=best.lat, lon=best.lon, source=best.source)
             if best else None,
             priority_reasons=reasons,
             location_candidates=places,
             language=detect_language(text),
+            uncertain=uncertain,
+            model=self.classifier.name,
         )
+
+    def _safety_floor(self, text: str, incident_type: str, priority: str, reasons: list[str],
+                      unsure_among: list[tuple[str, float]]) -> tuple[str, list[str]]:
+        """Asymmetric costs. When triage is unsure, the priority is the most urgent among the
+        types that are reasonably likely (P3 while none is: a first guess on two words must
+        not set a call to P1 or P4); words that put a life at risk make it P1; a danger cue
+        keeps it above P4."""
+        level = PRIORITIES.index(priority)
+        if unsure_among:
+            likely = [PRIORITIES.index(self.taxonomy[t].default_priority)
+                      for t, p in unsure_among if p >= UNSURE_CANDIDATE_MIN]
+            unsure_level = min(likely, default=PRIORITIES.index(UNSURE_PRIORITY))
+            level = unsure_level if unsure_among[0][1] < UNSURE_CANDIDATE_MIN else min(
+                level, unsure_level)
+            if PRIORITIES[level] != priority:
+                reasons = [*reasons, f"unsure of the type: {PRIORITIES[level]} (the most "
+                                     "urgent of the likely types)"]
+        threats = life_threats(text)
+        if threats and level > 0 and (incident_type != "information_request" or unsure_among):
+            level = 0
+            reasons = [*reasons, f"life at risk ('{threats[0]}'): P1"]
+        if level == len(PRIORITIES) - 1 and (danger := danger_cues(text)):
+            level -= 1
+            reasons = [*reasons, f"danger cue ('{danger[0]}'): not P4"]
+        return PRIORITIES[level], reasons
 
 
 # A road or an area covers kilometres; a chowk or landmark named beside it pins the spot.
@@ -112,7 +147,9 @@ class LiveTriage:
 
     Final segments accumulate; each partial is triaged together with them. `update` tells
     whether the suggestion the console shows (type, priority, location) changed, so the console
-    is pushed only when there is something new.
+    is pushed only when there is something new. The suggested priority never drops as more of
+    the transcript arrives (a later "but nobody is hurt" does not undo "he has a gun"); only a
+    person lowers it, with `set_priority`.
     """
 
     def __init__(self, engine: Triage | None = None, *,
@@ -121,6 +158,14 @@ class LiveTriage:
         self.caller_history = caller_history
         self.final_text = ""
         self.latest: TriageResult | None = None
+        self.floor: str | None = None  # most urgent priority suggested so far
+        self.set_by_person: str | None = None
+
+    def set_priority(self, priority: str) -> None:
+        """A call-taker chose the priority: it stands until they change it again."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}")
+        self.set_by_person = priority
 
     def update(self, segment: str, *, final: bool) -> tuple[TriageResult | None, bool]:
         """Feed a partial or final recogniser segment; returns (result, changed)."""
@@ -130,10 +175,27 @@ class LiveTriage:
             self.final_text = text
         if not text:
             return self.latest, False
-        result = self.engine(text, caller_history=self.caller_history)
+        result = self._hold_priority(self.engine(text, caller_history=self.caller_history))
         changed = self.latest is None or _shown(result) != _shown(self.latest)
         self.latest = result
         return result, changed
+
+    def _hold_priority(self, result: TriageResult) -> TriageResult:
+        if self.set_by_person is not None:
+            return result.model_copy(update={
+                "priority": self.set_by_person,
+                "priority_reasons": [*result.priority_reasons,
+                                     f"set by the call-taker: {self.set_by_person}"]})
+        if result.confidence == 0.0:  # nothing said yet: no suggestion to hold on to
+            return result
+        if self.floor is not None and PRIORITIES.index(self.floor) < PRIORITIES.index(
+                result.priority):
+            result = result.model_copy(update={
+                "priority": self.floor,
+                "priority_reasons": [*result.priority_reasons,
+                                     f"kept at {self.floor}: suggested earlier in this call"]})
+        self.floor = result.priority
+        return result
 
 
 def _shown(result: TriageResult) -> tuple[str, str, str | None]:

@@ -55,7 +55,9 @@ def test_result_has_the_interface_shape() -> None:
     data = result.model_dump(mode="json")
     assert list(data)[:5] == ["incident_type", "priority", "confidence", "candidates", "location"]
     assert set(data) == {"incident_type", "priority", "confidence", "candidates", "location",
-                         "priority_reasons", "location_candidates", "language"}
+                         "priority_reasons", "location_candidates", "language", "uncertain",
+                         "model"}
+    assert data["model"].startswith("ngram-lr/corpus-")  # the packaged corpus, not keywords
     assert data["incident_type"] == "road_traffic_accident"
     assert data["priority"] == "P1"  # P2 raised by injuries
     assert data["location"]["text"] == "Charing Cross"

@@ -1,0 +1,155 @@
+"""Safety rules of triage, where a wrong answer costs a life rather than a minute.
+
+* Greetings and fillers ("hello hello sir", "ji", "assalam o alaikum") say nothing about what
+  happened, so they are taken out before anything is scored.
+* A danger cue anywhere in the transcript rules out "prank": a caller who says "hello hello ...
+  there is a fire" is reporting a fire.
+* Words that put a life at risk ("not breathing", "he has a gun", "saans nahi aa rahi") make the
+  call P1 whatever its type.
+* A cue that the caller negates ("nobody is hurt", "koi zakhmi nahi") is not a cue.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from dispatch.intake.text import normalize, tokens
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+GREETINGS = _words(
+    """hello helo hallo hullo hi hey sir sahab sahib saab ji jee salam assalam
+    assalamualaikum asalam aslam alaikum alaikom walaikum aoa haan han ha hmm umm uh ok okay
+    madam mam yes yeah
+    ہیلو سر جی السلام علیکم وعلیکم ہاں سلام"""
+)
+# "o" in "assalam o alaikum" and "15" ("hello 15") only count as fillers inside a greeting.
+_GREETING_GLUE = frozenset({"o", "u", "15", "police", "ہیلو"})
+
+NEGATORS_BEFORE = _words(
+    """no not nobody none never nothing noone nowhere isnt wasnt arent werent dont didnt
+    doesnt havent hasnt neither without koi_nahi"""
+)
+NEGATORS_AFTER = frozenset({"nahi", "nahin", "nai", "nahein", "na", "نہیں", "نہ", "nhi"})
+_NEG_CONTRACTION = re.compile(r"\b(is|was|are|were|do|did|does|have|has)n't\b")
+
+
+def strip_fillers(text: str) -> str:
+    """Normalised text without greeting and filler words (kept in order otherwise)."""
+    words = tokens(normalize(text))
+    kept = [w for w in words if w not in GREETINGS]
+    # "o", "15", "police" are content unless they sit between greetings.
+    if kept and all(w in _GREETING_GLUE for w in kept):
+        return ""
+    return " ".join(kept)
+
+
+def prepare(text: str) -> str:
+    """Normalised words, contractions opened ("isn't" -> "is not"), punctuation gone."""
+    norm = _NEG_CONTRACTION.sub(r"\1 not", normalize(text).replace("’", "'"))
+    norm = norm.replace("no one", "noone").replace("koi nahi", "koi_nahi")
+    return " ".join(tokens(norm))
+
+
+def negated(words: list[str], start: int, end: int) -> bool:
+    """Whether the cue words[start:end] are negated: an English negator up to three words
+    before ("nobody is hurt"), or an Urdu one right after ("zakhmi nahi")."""
+    before = words[max(0, start - 3):start]
+    after = words[end:end + 2]
+    if any(w in NEGATORS_BEFORE for w in before):
+        return True
+    return bool(after) and after[0] in NEGATORS_AFTER or (
+        len(after) == 2 and after[0] in {"to", "tou", "bhi", "تو", "بھی"}
+        and after[1] in NEGATORS_AFTER)
+
+
+def find_cues(text: str, cues: tuple[str, ...]) -> list[str]:
+    """The cues (lower-case words or phrases) said in `text` and not negated. A Latin cue word
+    of four letters or more also matches its inflections ("bomb" in "bombing", "shot" in
+    "shots"), up to three letters longer."""
+    words = prepare(text).split(" ")
+    by_first = _index(cues)
+    found: dict[str, None] = {}
+    for i, word in enumerate(words):
+        for parts in by_first.get(word, ()) or by_first.get(_stem_key(word, by_first), ()):
+            n = len(parts)
+            if _matches(words[i:i + n], parts) and not negated(words, i, i + n):
+                found[" ".join(parts)] = None
+    return list(found)
+
+
+def _same(word: str, cue: str) -> bool:
+    return word == cue or (len(cue) >= 4 and cue.isascii() and word.startswith(cue)
+                           and len(word) - len(cue) <= 3)
+
+
+def _matches(words: list[str], parts: tuple[str, ...]) -> bool:
+    return len(words) == len(parts) and all(_same(w, c) for w, c in zip(words, parts,
+                                                                         strict=True))
+
+
+def _stem_key(word: str, by_first: dict[str, list[tuple[str, ...]]]) -> str:
+    for cut in (1, 2, 3):
+        if len(word) - cut >= 4 and word[:-cut] in by_first:
+            return word[:-cut]
+    return ""
+
+
+@lru_cache(maxsize=8)
+def _index(cues: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for cue in cues:
+        parts = tuple(cue.split(" "))
+        by_first.setdefault(parts[0], []).append(parts)
+    return by_first
+
+
+# Said in a call, these put a life at risk now: P1 whatever the incident type.
+LIFE_THREAT_CUES = (
+    "not breathing", "stopped breathing", "cant breathe", "can't breathe", "no pulse",
+    "heart attack", "unconscious", "not responding", "not moving", "dying", "is dead",
+    "died", "killed", "kill me", "kill him", "kill her", "kill us", "will kill", "stabbed",
+    "shot", "gun", "guns", "pistol", "rifle", "kalashnikov", "bullet", "bleeding heavily",
+    "lot of blood", "drowning", "drowned", "poison", "overdose", "suicide", "choking",
+    "trapped", "burning", "on fire", "bomb", "explosion", "blast", "kidnapped", "abducted",
+    "ransom", "kerosene", "petrol on", "firing", "gunfire", "gunshot", "shooting", "shots",
+    "opened fire", "massacre", "murder", "hostage", "hijack", "chest pain", "seizure",
+    "too many tablets", "too many pills", "swallowed", "not waking", "wont wake",
+    "fire khol", "fire kiya", "fire kar", "seene mein dard", "seenay mein dard",
+    "hosh mein nahi", "hil nahi", "uth nahi", "bol nahi", "daura", "laash",
+    "saans nahi", "sans nahi", "saans nahin", "dil ka daura", "behosh", "be hosh",
+    "hosh nahi", "mar raha", "mar rahi", "mar gaya", "mar gayi", "maar dega", "maar de ga",
+    "maar doon", "jaan se", "qatal", "qatl", "goli", "goliyan", "golian", "pistol",
+    "bandooq", "banduq", "tamancha", "doob", "zehar", "khudkushi", "phanse", "phansay",
+    "aag", "jal raha", "jal rahi", "bam", "dhamaka", "agwa", "aghwa", "utha kar le gaye",
+    "tawan", "chhuri maar", "churi maar", "khoon beh",
+    "سانس نہیں", "دل کا دورہ", "بے ہوش", "مر گیا", "مر گئی", "جان سے", "قتل", "گولی",
+    "گولیاں", "پستول", "بندوق", "ڈوب", "زہر", "خودکشی", "پھنسے", "آگ", "جل رہا", "جل رہی",
+    "بم", "دھماکہ", "دھماکا", "اغوا", "تاوان", "چھری مار", "خون بہہ", "فائرنگ", "فائر",
+    "سینے میں", "ہوش میں نہیں", "بول نہیں", "لاش", "دورہ",
+)
+# Anything that says someone is in danger or hurt: enough to rule out "prank".
+DANGER_CUES = LIFE_THREAT_CUES + (
+    "help me", "save me", "emergency", "hurt", "injured", "injury", "bleeding", "blood",
+    "attack", "attacked", "beating", "beat", "hit", "fight", "robbed", "stolen", "thief",
+    "accident", "crash", "fire", "smoke", "missing", "danger", "threat", "threatening",
+    "bachao", "bachaao", "madad", "zakhmi", "khoon", "maar", "mara", "chot", "hamla",
+    "larai", "jhagra", "chor", "chori", "daku", "cheen", "loot", "accident", "takkar",
+    "dhuan", "laapata", "lapata", "khatra", "dhamki", "riot", "attack", "terror",
+    "weapon", "explode", "kill", "knife", "collapsed", "ambulance", "rescue", "trapped",
+    "unattended", "suspicious", "kidnap", "abduct", "snatch", "rob", "burgl", "stab",
+    "بچاؤ", "مدد", "زخمی", "خون", "مار", "چوٹ", "حملہ", "لڑائی", "جھگڑا", "چور", "چوری",
+    "ڈاکو", "چھین", "لوٹ", "حادثہ", "ٹکر", "دھواں", "لاپتہ", "خطرہ", "دھمکی",
+)
+
+
+def life_threats(text: str) -> list[str]:
+    return find_cues(text, LIFE_THREAT_CUES)
+
+
+def danger_cues(text: str) -> list[str]:
+    return find_cues(text, DANGER_CUES)
