@@ -1,10 +1,10 @@
 """Calibration (empty-road reference, free-flow speed) and whole-source analysis.
 
-A camera is calibrated from footage of its own road while traffic flows freely: the temporal
-median of frames spread over the clip is the empty road, and the flow speed measured against
-that reference is its free-flow speed. Without a calibration the source calibrates itself,
-which is fine for free or mixed traffic but cannot see a jam that lasts the whole clip; the
-result then says `calibrated: false` and lowers its confidence.
+A camera needs no calibration: without one, each source is read with what the camera learns
+from its own footage (`learned.CameraState`), from the first window on. An operator may still
+calibrate a camera from footage of its own road while traffic flows freely: the temporal median
+of frames spread over the clip is the empty road, and the flow speed measured against that
+reference is its free-flow speed. That sees a queue that never moves, and raises the confidence.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from vision_feed.frames import (
     source_fps,
     to_analysis_gray,
 )
+from vision_feed.learned import CameraState
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,12 @@ def analyze_source(
     max_frames: int | None = None,
     start_s: float = 0.0,
     reference: Reference | None = None,
+    state: CameraState | None = None,
 ) -> AnalysisResult:
-    """Per-window occupancy, speed, level and reliability of a file or stream."""
+    """Per-window occupancy, speed, level and reliability of a file or stream.
+
+    Without `reference` or `calibration` the camera reads from what it learns (`state`, a fresh
+    one unless given): `calibrated` is then False and each window's `basis` says so."""
     if not window_s > 0:
         raise ValueError("window_s must be positive")
     resolved = resolve_source(source)
@@ -146,8 +151,6 @@ def analyze_source(
         max_frames = STREAM_DEFAULT_FRAMES  # a live stream never ends on its own
     if reference is None and calibration is not None:
         reference = build_reference(calibration, lane_mask=lane_mask)
-    if reference is None:
-        reference = self_reference(resolved, lane_mask)
     capture = open_capture(resolved)
     fps = source_fps(capture)
     capture.release()
@@ -158,5 +161,7 @@ def analyze_source(
         window_s=window_s,
         lane_mask=lane_mask,
         pixels_per_metre=calibration.pixels_per_metre if calibration else None,
+        state=state,
     )
-    return AnalysisResult(source=source, fps=fps, calibrated=reference.calibrated, windows=windows)
+    calibrated = reference is not None and reference.calibrated
+    return AnalysisResult(source=source, fps=fps, calibrated=calibrated, windows=windows)

@@ -60,7 +60,7 @@ def analyze(
     note = (
         ""
         if result.calibrated
-        else "  (self-calibrated: a jam lasting the whole clip is invisible)"
+        else "  (no reference: read from what the camera learns; basis and confidence say so)"
     )
     typer.echo(f"{source}  {result.fps:.1f} fps{note}")
     typer.echo(f"{'t0':>7} {'t1':>7} {'occupancy':>9} {'speed px/s':>10} {'level':>5}  label")

@@ -11,6 +11,8 @@ Any number of workers on any number of machines share the cameras through one Re
   would only notice the dead job a minute or more later (its heartbeat TTL is the monitoring
   interval + 60 s) and then moves it to the FailedJobRegistry as AbandonedJobError; no RQ retry is
   configured, so that stale job can never analyse the camera a second time.
+* A camera without calibration reads from what it learns (`learned.CameraState`: its road,
+  background and free-flow speed), kept in Redis (`h15:vision:state:{id}`) between bursts.
 * The empty-road reference of a camera is computed once for the whole cluster and cached in
   Redis (`h15:vision:ref:{id}:{hash}`), so forked work-horses do not recalibrate per job.
 * A feed that hangs (accepts the connection, then sends nothing) costs its job the camera's
@@ -43,6 +45,7 @@ from vision_feed.analyze import build_reference
 from vision_feed.cameras import Camera
 from vision_feed.estimator import Reference, analyze_frames
 from vision_feed.frames import Feed, FeedHung, Frame, SourceError
+from vision_feed.learned import CameraState
 from vision_feed.publish import congestion_payload, publish_congestion, unreliable_payload
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ REFERENCE_KEY = "h15:vision:ref:{digest}"  # same calibration + mask = same refe
 ANALYSED_LOG = "h15:vision:analysed"  # one entry per analysis: camera, job, worker pid, time
 ERRORS = "h15:vision:errors"  # hash camera id -> count of failed reads
 HANGS = "h15:vision:hangs"  # hash camera id -> count of samples ended by a hung feed
+STATE_KEY = "h15:vision:state:{camera_id}"  # what an uncalibrated camera has learned
+STATE_TTL_S = 7 * 24 * 3600  # a camera silent for a week starts learning again
 LOG_MAXLEN = 10_000
 DEFAULT_LEASE_S = 10
 
@@ -159,6 +164,18 @@ def camera_reference(connection: Redis, camera: Camera) -> Reference | None:
     return reference
 
 
+def load_state(connection: Redis, camera_id: str) -> CameraState:
+    """What this camera has learned so far (road, background, free-flow speed), shared by all
+    workers; a fresh state for a new camera, which then reads from its first burst."""
+    raw = connection.get(STATE_KEY.format(camera_id=camera_id))
+    if raw:
+        try:
+            return CameraState.from_bytes(raw)
+        except (ValueError, KeyError, TypeError):
+            log.warning("camera %s: learned state unreadable, learning again", camera_id)
+    return CameraState()
+
+
 def _burst(camera: Camera, feed: Feed, renew: Any) -> Iterator[Frame]:
     """A burst of consecutive frames; a looping file starts at "now" to act like a live feed."""
     start_s = 0.0
@@ -215,8 +232,7 @@ def analyze_camera_job(
         reference = camera_reference(connection, spec)
         renew()
         source = spec.resolved_source()
-        if reference is None:
-            raise ValueError(f"camera {camera_id} has no calibration reference")
+        state = None if reference is not None else load_state(connection, camera_id)
         with Feed(
             source,
             open_timeout_s=spec.open_timeout_s,
@@ -230,8 +246,11 @@ def analyze_camera_job(
                 window_s=math.inf,
                 lane_mask=spec.lane_mask,
                 pixels_per_metre=spec.calibration.pixels_per_metre,
+                state=state,
             )
         renew()
+        if state is not None:
+            connection.set(STATE_KEY.format(camera_id=camera_id), state.to_bytes(), ex=STATE_TTL_S)
         payload = congestion_payload(camera_id, spec.edges, windows[0])
         publish_congestion(connection, payload, ttl_s=int(spec.ttl_s or 30))
         entry = {

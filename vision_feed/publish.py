@@ -57,9 +57,12 @@ def congestion_payload(
         "reliable": reliable,
         "reason": window.reason,
         "occupancy": window.occupancy,
+        "speed": window.speed,  # px/s at 320×240 of what moved
         "speed_ratio": window.speed_ratio,
+        "basis": window.basis,  # reference | lane_mask | learned | default
         "frames": window.frames,
         "ts": ts.isoformat(),
+        "updated_at": ts.isoformat(),
     }
 
 

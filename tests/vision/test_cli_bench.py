@@ -32,7 +32,7 @@ def test_analyze_table_for_a_data_source_without_calibration() -> None:
         ["analyze", "data:video/bgslibrary_video02_highway_cctv.avi", "--max-frames", "100"],
     )
     assert result.exit_code == 0, result.output
-    assert "self-calibrated" in result.stdout
+    assert "no reference" in result.stdout
     assert result.stdout.count("free") == 2  # 100 frames at 25 fps = two 2 s windows
 
 

@@ -1,0 +1,174 @@
+"""What moves between two frames: vehicles, or the camera itself (and whether it is one scene).
+
+Sparse features (Shi-Tomasi corners) tracked with pyramidal Lucas-Kanade, kept only when the
+backward track returns to the start, give two things at once:
+
+* the **speed of the traffic**: the median speed of the features that moved, in px/s at the
+  analysis size (a feature on a standing vehicle or the road does not count);
+* **camera motion**: on a fixed camera most of the picture (road, kerbs, buildings) stands
+  still, so a good share of features do not move. When almost none stand still and the moving
+  ones are spread over most of the picture, the camera itself moved (handheld, panning, a drone,
+  a mast in the wind). Requiring the spread keeps a bus filling a top-down view from reading as
+  camera motion.
+
+A cut or view jump shows as two consecutive frames whose coarse structure no longer matches, and
+a frozen feed as frames that do not change at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MAX_FEATURES = 200
+STILL_PX = 0.5  # a feature that moved less than this between the two frames stands still
+BACK_TRACK_PX = 0.5  # forward-backward disagreement above this: a bad track, dropped
+MIN_FEATURES = 20  # fewer tracked features: too little texture to judge camera motion
+CELLS = 4  # the picture cut into CELLS × CELLS cells to judge how spread the motion is
+MIN_CELLS = 8  # cells holding features needed to call a motion "the whole picture"
+CAMERA_STILL_SHARE = 0.3  # fewer standing features than this ...
+CAMERA_MOVING_CELLS = 0.75  # ... and moving features in this share of the cells: camera moved
+MIN_MOVING_FEATURES = 3
+COHERENT_SHARE = 0.5  # of tracked features following one rigid motion of the picture
+SIMILAR_SIZE = (40, 30)  # coarse picture compared for cuts, in cells of SIMILAR_CELL pixels
+SIMILAR_CELL = 5
+CELL_BRIGHTNESS = 20.0
+CELL_TEXTURE = 4.0
+CELL_CORRELATION = 0.3
+DUPLICATE_MEAN = 0.05  # mean |Δ| grey levels: a repeated frame (a sensor never gets this low)
+DUPLICATE_CHANGED = 0.001  # and at most this share of pixels changed by more than 3 levels
+
+_LK = {
+    "winSize": (15, 15),
+    "maxLevel": 3,
+    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+}
+
+
+@dataclass
+class Motion:
+    detected: int  # features found in the first frame
+    tracked: int  # features tracked both ways
+    still_share: float | None  # share of tracked features that stood still
+    camera_moving: bool
+    speeds: np.ndarray  # px/s of the features that moved
+
+    @property
+    def speed(self) -> float | None:
+        """Median speed of what moved, None when (almost) nothing moved."""
+        if len(self.speeds) < MIN_MOVING_FEATURES:
+            return None
+        return float(np.median(self.speeds))
+
+    @property
+    def lost_share(self) -> float:
+        """Share of the first frame's features that could not be found again."""
+        return 1.0 - self.tracked / self.detected if self.detected else 0.0
+
+
+def track(
+    a: np.ndarray, b: np.ndarray, dt: float, *, still_px: float = STILL_PX, coherent: bool = False
+) -> Motion:
+    """Features of `a` followed into `b`, `dt` seconds later. `coherent` also asks a camera
+    motion to be one rigid motion of the picture (for long gaps, where traffic moves a lot)."""
+    points = cv2.goodFeaturesToTrack(a, MAX_FEATURES, 0.01, 5)
+    detected = 0 if points is None else len(points)
+    empty = Motion(detected, tracked=0, still_share=None, camera_moving=False,
+                   speeds=np.zeros(0))
+    if points is None or detected < MIN_MOVING_FEATURES or dt <= 0:
+        return empty
+    forward, ok1, _ = cv2.calcOpticalFlowPyrLK(a, b, points, None, **_LK)
+    back, ok2, _ = cv2.calcOpticalFlowPyrLK(b, a, forward, None, **_LK)
+    start = points.reshape(-1, 2)
+    good = (
+        (ok1.ravel() == 1)
+        & (ok2.ravel() == 1)
+        & (np.linalg.norm(back.reshape(-1, 2) - start, axis=1) < BACK_TRACK_PX)
+    )
+    if good.sum() < MIN_MOVING_FEATURES:
+        return empty
+    start = start[good]
+    end = forward.reshape(-1, 2)[good]
+    shift = np.linalg.norm(end - start, axis=1)
+    moving = shift >= still_px
+    still_share = float(1.0 - moving.mean())
+    camera_moving = _whole_picture_moves(start, moving, a.shape, still_share)
+    if camera_moving and coherent:
+        camera_moving = _one_motion(start, end, still_px)
+    return Motion(
+        detected=detected,
+        tracked=int(good.sum()),
+        still_share=still_share,
+        camera_moving=camera_moving,
+        speeds=shift[moving] / dt,
+    )
+
+
+def _one_motion(start: np.ndarray, end: np.ndarray, still_px: float) -> bool:
+    """Most features follow one rotation + shift + zoom that moves the picture: the camera.
+    Traffic moves in lanes at different speeds and directions, never as one rigid picture."""
+    matrix, inliers = cv2.estimateAffinePartial2D(
+        start, end, method=cv2.RANSAC, ransacReprojThreshold=still_px
+    )
+    if matrix is None or inliers is None or inliers.mean() < COHERENT_SHARE:
+        return False
+    moved = start @ matrix[:, :2].T + matrix[:, 2] - start
+    return bool(np.median(np.linalg.norm(moved, axis=1)) >= still_px)
+
+
+def _whole_picture_moves(
+    start: np.ndarray, moving: np.ndarray, shape: tuple[int, ...], still_share: float
+) -> bool:
+    if len(start) < MIN_FEATURES or still_share >= CAMERA_STILL_SHARE:
+        return False
+    height, width = shape[:2]
+    cx = np.minimum((start[:, 0] * CELLS / width).astype(int), CELLS - 1)
+    cy = np.minimum((start[:, 1] * CELLS / height).astype(int), CELLS - 1)
+    cell = cy * CELLS + cx
+    counts = np.bincount(cell, minlength=CELLS * CELLS)
+    moved = np.bincount(cell, weights=moving.astype(float), minlength=CELLS * CELLS)
+    held = counts >= 2
+    if held.sum() < MIN_CELLS:
+        return False  # the features sit on one object (a vehicle), not on the whole view
+    cell_moving = moved[held] / counts[held] > 0.5
+    if cell_moving.mean() < CAMERA_MOVING_CELLS:
+        return False
+    # The camera moves the picture up to its four edges; a vehicle crossing a top-down view
+    # reaches two at most.
+    grid = np.zeros(CELLS * CELLS, bool)
+    grid[np.flatnonzero(held)[cell_moving]] = True
+    grid = grid.reshape(CELLS, CELLS)
+    return bool(grid[0].any() and grid[-1].any() and grid[:, 0].any() and grid[:, -1].any())
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the picture's cells that still look the same: near 1 within one scene (a vehicle
+    changes a few cells), low across a cut or view jump (every cell changes). A cell changed when
+    its brightness moved by more than CELL_BRIGHTNESS levels, or, where both are textured, when
+    its pattern no longer correlates."""
+    small_a = cv2.resize(a, SIMILAR_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small_b = cv2.resize(b, SIMILAR_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    rows, cols = SIMILAR_SIZE[1] // SIMILAR_CELL, SIMILAR_SIZE[0] // SIMILAR_CELL
+    shape = (rows, SIMILAR_CELL, cols, SIMILAR_CELL)
+    cells_a = small_a.reshape(shape).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+    cells_b = small_b.reshape(shape).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+    mean_a, mean_b = cells_a.mean(axis=1), cells_b.mean(axis=1)
+    mean_b = mean_b + float(np.median(mean_a - mean_b))  # exposure changes move every cell
+    dev_a, dev_b = cells_a - mean_a[:, None], cells_b - mean_b[:, None]
+    norm = np.sqrt((dev_a**2).sum(axis=1) * (dev_b**2).sum(axis=1))
+    textured = (cells_a.std(axis=1) > CELL_TEXTURE) & (cells_b.std(axis=1) > CELL_TEXTURE)
+    correlation = np.where(norm > 1e-6, (dev_a * dev_b).sum(axis=1) / np.maximum(norm, 1e-6), 1)
+    changed = (np.abs(mean_a - mean_b) > CELL_BRIGHTNESS) | (
+        textured & (correlation < CELL_CORRELATION)
+    )
+    return float(1.0 - changed.mean())
+
+
+def is_duplicate(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same picture again: a frozen encoder or a repeated frame, not a quiet road."""
+    diff = cv2.absdiff(a, b)
+    if float(diff.mean()) >= DUPLICATE_MEAN:
+        return False
+    return cv2.countNonZero((diff > 3).astype(np.uint8)) <= DUPLICATE_CHANGED * diff.size
