@@ -1,0 +1,122 @@
+"""Evaluation sets for triage: the project's own (in `tests/data/triage`) and the real public
+texts in `../shared/data/triage` (read by path, never copied; `H15_DATA_DIR` overrides).
+
+Each loader returns rows `{text, incident_type, language, life_threatening}`. The real sets'
+labels come from their own columns through the mappings in their SOURCES.md, so they are noisy:
+they measure how triage copes with text it was never written for, not a gold standard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from dispatch.intake.taxonomy import load_taxonomy
+from dispatch.intake.text import detect_language
+
+OWN_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "triage"
+P1_TYPES = frozenset(n for n, t in load_taxonomy().items() if t.default_priority == "P1")
+_HANDLE = re.compile(r"[@#]\w+|https?://\S+|\bRT\b")
+_SPACE = re.compile(r"\s+")
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("H15_DATA_DIR", "../shared/data")) / "triage"
+
+
+def _own(name: str) -> list[dict]:
+    rows = [json.loads(line) for line in (OWN_DIR / name).read_text("utf-8").splitlines()
+            if line.strip()]
+    for row in rows:
+        row.setdefault("life_threatening", row["incident_type"] in P1_TYPES)
+    return rows
+
+
+def own_split() -> list[dict]:
+    """Template phrasings held out from the old template training set (with slips)."""
+    return _own("test.jsonl")
+
+
+def own_natural() -> list[dict]:
+    """Free-form call openings written by hand for evaluation only (challenge + natural)."""
+    return _own("challenge.jsonl") + _own("natural.jsonl")
+
+
+def _clean(text: str) -> str:
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        text = text.encode("cp1252").decode("utf-8")  # the Mumbai file is double-encoded
+    return _SPACE.sub(" ", _HANDLE.sub(" ", text)).strip(" .:-")
+
+
+MUMBAI_TYPES = {7: "noise_nuisance", 8: "assault_fight", 10: "harassment",
+                11: "robbery_snatching", 15: "kidnapping_missing_person"}
+
+
+def mumbai() -> list[dict]:
+    """Complaints to a city police (English and Roman Hindi-Urdu) in the categories that map
+    onto one incident type."""
+    path = data_dir() / "mumbai-civic-tweets" / "tweets_dataset.csv"
+    rows = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        for record in csv.DictReader(handle):
+            try:
+                category = int(float(record["category"]))
+            except ValueError:
+                continue
+            if category in MUMBAI_TYPES:
+                text = _clean(record["tweet"])
+                if len(text.split()) >= 3:
+                    rows.append({"text": text, "incident_type": MUMBAI_TYPES[category],
+                                 "language": detect_language(text),
+                                 "life_threatening": MUMBAI_TYPES[category] in P1_TYPES})
+    return rows
+
+
+DISASTER_TYPES = {
+    "fire": ("ablaze", "arson", "arsonist", "blaze", "blazing", "buildings burning",
+             "buildings on fire", "burning buildings", "fire", "fire truck", "flames",
+             "burning"),
+    "terrorism_bomb_threat": ("bomb", "bombed", "bombing", "suicide bomb", "suicide bomber",
+                              "suicide bombing", "detonate", "detonation", "explode",
+                              "exploded", "explosion", "terrorism", "terrorist"),
+    "road_traffic_accident": ("accident", "collide", "collided", "collision", "crash",
+                              "crashed"),
+    "kidnapping_missing_person": ("hostage", "hostages", "hijack", "hijacker", "hijacking"),
+    "firing_shooting": ("mass murder", "mass murderer", "massacre"),
+    "assault_fight": ("riot", "rioting"),
+    "medical_emergency": ("ambulance", "electrocute", "electrocuted", "drowned", "drowning"),
+}
+_KEYWORD_TYPE = {k: t for t, keys in DISASTER_TYPES.items() for k in keys}
+LIFE_THREAT_WORDS = re.compile(r"\b(dead|died|killed|kills|injured|wounded|trapped|victims?|"
+                               r"casualt\w+|bleeding|shot|hostages?|bomb\w*|burn\w*)\b", re.I)
+
+
+def disaster() -> list[dict]:
+    """Tweets hand-marked as about a real disaster (target 1) whose search keyword maps onto
+    one incident type; `life_threatening` when the type is P1 or the tweet says people are
+    dead, hurt or trapped."""
+    path = data_dir() / "disaster-tweets-kaggle" / "train.csv"
+    rows = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        for record in csv.DictReader(handle):
+            keyword = unquote(record.get("keyword") or "")
+            incident_type = _KEYWORD_TYPE.get(keyword)
+            if record.get("target") != "1" or incident_type is None:
+                continue
+            text = _clean(record["text"])
+            if len(text.split()) >= 3:
+                rows.append({"text": text, "incident_type": incident_type, "language": "en",
+                             "life_threatening": incident_type in P1_TYPES
+                             or bool(LIFE_THREAT_WORDS.search(text))})
+    return rows
+
+
+def real_sets_present() -> bool:
+    base = data_dir()
+    return (base / "mumbai-civic-tweets" / "tweets_dataset.csv").is_file() and \
+        (base / "disaster-tweets-kaggle" / "train.csv").is_file()
