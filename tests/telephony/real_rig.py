@@ -6,6 +6,8 @@ them, so the gateway's own session sees exactly what production sees.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 import wave
@@ -135,3 +137,47 @@ def frames_found(haystack: bytes, needle: bytes) -> tuple[int, int]:
     probes = [needle[i:i + 320] for i in range(0, len(needle) - 320, 8000)]
     probes = [p for p in probes if any(p)]
     return sum(p in haystack for p in probes), len(probes)
+
+
+class TcpProxy:
+    """A TCP relay in front of AMI that a test can cut, as a network fault cuts the link."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.refusing = False
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        return self
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self, refuse_for: float) -> None:
+        """Drop every relayed connection and refuse new ones for ``refuse_for`` seconds."""
+        self.refusing = True
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+        asyncio.get_running_loop().call_later(refuse_for, setattr, self, "refusing", False)
+
+    async def close(self) -> None:
+        self.cut(0)
+        if self._server is not None:
+            self._server.close()
