@@ -16,7 +16,7 @@ from dispatch.calls.service import LINK_DOWN_CAUSE_TEXT, get_call
 from dispatch.context import AppContext
 from tests.conftest import TEST_SECRET
 from tests.telephony.asterisk import clip, production_dialplan, queues_with_members, wait_until
-from tests.telephony.real_rig import RealRig, pcm_of
+from tests.telephony.real_rig import RealRig, TcpProxy, pcm_of
 from tests.telephony.test_real_asterisk_production import persisted_call
 
 HELPLINE15 = Path(sys.executable).parent / "helpline15"
@@ -95,3 +95,52 @@ async def test_gateway_sigkilled_mid_call_restarts_ends_the_call_and_keeps_a_val
         await _stop(first)
         if second is not None:
             await _stop(second)
+
+
+async def test_a_wrong_ami_secret_is_refused_loudly_and_retried(real_rig: RealRig) -> None:
+    real_rig.start_asterisk(dialplan=production_dialplan(), queues=queues_with_members())
+    gateway = await real_rig.start_gateway(secret="not-the-secret")
+    await wait_until(lambda: gateway.ami.stats.login_failures >= 2, 20)
+    assert not gateway.ami.ready.is_set() and gateway.ami.stats.connects == 0
+    assert "AMI login refused for user 'dispatch'" in (gateway.ami.last_error or "")
+    assert "AMI_SECRET" in (gateway.ami.last_error or "")
+
+
+async def test_asterisk_started_after_the_gateway_is_found_and_calls_are_tracked(
+    real_rig: RealRig,
+) -> None:
+    gateway = await real_rig.start_gateway()
+    await wait_until(lambda: gateway.ami.stats.connect_failures >= 2, 20)
+    real_rig.start_asterisk(dialplan=production_dialplan(), queues=queues_with_members())
+    await asyncio.wait_for(gateway.ami.ready.wait(), 20)
+    await real_rig.call("03007770001", play=clip("en3_tel8k"))
+    ended = await real_rig.wait_event("call.ended", number="03007770001", timeout=30)
+    assert ended["cause"] is not None and ended["cause_text"] != LINK_DOWN_CAUSE_TEXT
+
+
+async def test_ami_link_cut_mid_call_resyncs_and_the_call_ends_normally(
+    real_rig: RealRig,
+) -> None:
+    real_rig.start_asterisk(dialplan=production_dialplan(taker_clip=clip("en2_tel8k")),
+                            queues=queues_with_members("Local/taker@h15test-calltaker/n"))
+    proxy = await TcpProxy(real_rig.asterisk.ami_port).start()
+    real_rig.ami_port = proxy.port
+    try:
+        gateway = await real_rig.start_gateway()
+        await asyncio.wait_for(gateway.ami.ready.wait(), 15)
+        await real_rig.call("03008880001", context="helpline", play=clip("en1_tel8k"))
+        answered = await real_rig.wait_event("call.answered", number="03008880001")
+        await wait_until(lambda: len(real_rig.sinks) == 1)
+        proxy.cut(refuse_for=1.0)
+        resynced = await real_rig.wait_event("call.resynced", linkedid=answered["linkedid"])
+        assert resynced["adopted"] is False and resynced["state"] == "answered"
+        ended = await real_rig.wait_event("call.ended", linkedid=answered["linkedid"], timeout=30)
+        assert ended["cause_text"] != LINK_DOWN_CAUSE_TEXT  # its Hangup was seen, not guessed
+        events = await real_rig.events()
+        assert [k for k, d in events if k == "call.ended"] == ["call.ended"]
+        assert gateway.ami.stats.disconnects + gateway.ami.stats.ping_timeouts >= 1
+        (sink,) = real_rig.sinks.values()
+        await asyncio.wait_for(sink.done.wait(), 10)
+        assert bytes(sink.pcm).strip(b"\0") in pcm_of(clip("en1_tel8k"))  # audio never paused
+    finally:
+        await proxy.close()
