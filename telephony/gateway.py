@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from telephony.ami.client import AmiClient, Publish
 from telephony.ami.legs import INBOUND_CONTEXTS
 from telephony.ami.tracker import CallTracker
 from telephony.audiosocket import AudioSocketServer, OnCall
+from telephony.conference import Conference, ConferenceRequest
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,21 @@ class Gateway:
         self.audiosocket = AudioSocketServer(
             audiosocket_bind, on_call=on_call, recordings_dir=recordings_dir
         )
+        self.conference = Conference(self.ami, self.tracker, publish)
         self._stop = asyncio.Event()
         self._ami_task: asyncio.Task | None = None
+
+    async def handle_command(self, kind: str, data: dict) -> str:
+        """A command from the dispatch side (``h15:telephony``); returns its outcome."""
+        if kind == "conference.add":
+            return await self.conference.add(ConferenceRequest(
+                linkedid=str(data["linkedid"]), dial=str(data["dial"]),
+                request_id=str(data["request_id"]), role=str(data.get("role", "sho")),
+                label=data.get("label"),
+                answer_timeout_s=float(data.get("answer_timeout_s", 30.0)),
+            ))
+        log.warning("unknown telephony command %r ignored", kind)
+        return "ignored"
 
     async def start(self) -> None:
         """Listen for audio first, so no call that AMI announces finds the port closed."""
@@ -94,8 +108,13 @@ async def run_gateway(
     recordings_dir: Path | None = None,
     on_call: OnCall | None = None,
     stop: asyncio.Event | None = None,
+    commands: Callable[[Gateway], Awaitable[None]] | None = None,
 ) -> None:
-    """Run the gateway until ``stop`` is set (forever if None); the CLI's entry point."""
+    """Run the gateway until ``stop`` is set (forever if None); the CLI's entry point.
+
+    ``commands(gateway)`` runs alongside: it reads the dispatch side's commands (bring an SHO
+    into a call) and hands them to :meth:`Gateway.handle_command`.
+    """
     gateway = Gateway(
         ami_host=ami_host,
         ami_port=ami_port,
@@ -109,7 +128,12 @@ async def run_gateway(
     stop = stop or asyncio.Event()
     await gateway.start()
     log.info("gateway up: AMI %s:%d, AudioSocket %s", ami_host, ami_port, audiosocket_bind)
+    reader = asyncio.create_task(commands(gateway)) if commands is not None else None
     try:
         await stop.wait()
     finally:
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
         await gateway.stop()

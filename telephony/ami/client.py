@@ -331,6 +331,7 @@ class AmiClient:
         caller_id: str | None = None,
         variables: dict[str, str] | None = None,
         timeout_s: float = 30.0,
+        channel_id: str | None = None,
     ) -> OriginateResult:
         """Place a call (call the caller back; ring an SHO's phone into the call).
 
@@ -354,6 +355,8 @@ class AmiClient:
             action.update(Context=context or "", Exten=exten or "", Priority=str(priority))
         if caller_id:
             action["CallerID"] = caller_id
+        if channel_id:  # Asterisk makes it the new channel's Uniqueid and Linkedid
+            action["ChannelId"] = channel_id
         if variables:
             action["Variable"] = [f"{key}={value}" for key, value in variables.items()]
         reply = await asyncio.wait_for(manager.send_action(action), timeout_s + 10)
@@ -385,3 +388,20 @@ def _log_call_event(kind: str, data: dict) -> None:
     elif kind == "call.ended":
         log.info("call %s: ended, cause %s (%s)", data["linkedid"], data.get("cause"),
                  data.get("cause_text") or "no text")
+
+
+async def redirect(client: AmiClient, channel: str, *, context: str, exten: str,
+                   extra: tuple[str, str] | None = None) -> dict:
+    """AMI ``Redirect``: move a channel (and ``extra``: (channel, exten) in the same context)
+    out of its bridge to ``context,exten,1``; Asterisk 22 keeps the channels (no masquerade),
+    so a ChanSpy tap on the caller follows it."""
+    manager = client._manager
+    if manager is None or not client.ready.is_set():
+        raise AmiNotConnected("no authenticated AMI link")
+    action = {"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
+              "Priority": "1"}
+    if extra is not None:
+        action |= {"ExtraChannel": extra[0], "ExtraContext": context, "ExtraExten": extra[1],
+                   "ExtraPriority": "1"}
+    reply = await asyncio.wait_for(manager.send_action(action), client.login_timeout)
+    return dict(reply[0] if isinstance(reply, list) else reply)

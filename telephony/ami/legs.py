@@ -12,8 +12,9 @@ How a leg's role is known, all observed on Asterisk 22.10.1:
   tap after the UUID), or in a tap context;
 * ``call_taker``: the destination of a queue's ``AgentCalled`` (``Interface`` is its dial
   string);
-* a leg the gateway originates (an SHO's phone) is announced to the tracker beforehand with
-  its ChannelId, which Asterisk makes its Linkedid;
+* a leg the gateway originates (an SHO's phone) gets the ChannelId ``<call Linkedid>-<role><n>``,
+  which Asterisk makes its Uniqueid and Linkedid (bridging it in ConfBridge does not change
+  it), so even a gateway restarted mid-call knows whose leg it is;
 * any role set explicitly with the channel variable ``H15_ROLE``.
 """
 
@@ -30,6 +31,20 @@ ROLE_VARIABLE = "H15_ROLE"
 DIAL_VARIABLE = "H15_DIAL"
 _LOCAL_SUFFIX = re.compile(r";\d+$")
 _TAP_NAME = re.compile(r"^Local/([0-9a-fA-F-]{36})@")
+
+
+_LEG_ID = re.compile(r"^(?P<call>.+)-(?P<role>sho|call_taker|other)(?P<n>\d+)$")
+
+
+def leg_id(call_linkedid: str, role: str, n: int) -> str:
+    """The ChannelId of a leg the gateway originates into a call."""
+    return f"{call_linkedid}-{role}{n}"
+
+
+def parse_leg_id(linkedid: str) -> tuple[str, str] | None:
+    """(call Linkedid, role) of a ChannelId made by :func:`leg_id`."""
+    match = _LEG_ID.match(linkedid or "")
+    return (match.group("call"), match.group("role")) if match else None
 
 
 def leg_key(channel: str) -> str:

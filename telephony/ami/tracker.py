@@ -34,6 +34,7 @@ from telephony.ami.legs import (
     TAP_CONTEXTS,
     Leg,
     leg_key,
+    parse_leg_id,
     tap_uuid,
 )
 
@@ -175,6 +176,9 @@ class CallTracker:
         expected = self.expected.get(event.get("Linkedid", ""))
         if expected is not None:
             return self.active.get(expected[0])
+        originated = parse_leg_id(event.get("Linkedid", ""))
+        if originated is not None:
+            return self.active.get(originated[0])
         uuid_text = tap_uuid(event.get("Channel", ""))
         if uuid_text is None:
             return None
@@ -200,7 +204,9 @@ class CallTracker:
         for channel in channels:
             linkedid = channel.get("Linkedid")
             if linkedid:
-                by_call.setdefault(self.aliases.get(linkedid, linkedid), []).append(channel)
+                originated = parse_leg_id(linkedid)  # an SHO leg: its call's Linkedid is in it
+                owner = self.aliases.get(linkedid) or (originated[0] if originated else linkedid)
+                by_call.setdefault(owner, []).append(channel)
         self._fold_taps(by_call)
         out: list[CallEvent] = []
         for linkedid in list(self.active):
@@ -227,7 +233,7 @@ class CallTracker:
             for leg in sorted(legs, key=lambda leg: leg.get("Uniqueid") != linkedid):
                 if leg.get("Uniqueid") == linkedid:
                     call.channel = leg.get("Channel")
-                    queued = leg.get("Application") == "Queue"
+                    queued = leg.get("Application") in ("Queue", "ConfBridge")
                 call.caller_number = call.caller_number or _number(leg.get("CallerIDNum"))
                 if leg.get("Application") == "AudioSocket" and not call.audiosocket_uuid:
                     uuid_text = (leg.get("ApplicationData") or leg.get("Data") or "").split(",")[0]
@@ -293,6 +299,8 @@ class CallTracker:
             role, dial = "caller", None
         elif expected is not None:
             role, dial = expected[1], expected[2]
+        elif (originated := parse_leg_id(channel.get("Linkedid", ""))) is not None:
+            role, dial = originated[1], None
         elif tap_uuid(name) or channel.get("Context") in TAP_CONTEXTS:
             role, dial = "tap", key
         else:

@@ -67,10 +67,12 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in H15_TEST_PORTS={span}")
 
 
-def stand_in_contexts(*, taker_clip: Path | None = None, sho_clip: Path | None = None) -> str:
+def stand_in_contexts(*, taker_clip: Path | None = None, sho_clip: Path | None = None,
+                      caller_clips: tuple[Path, ...] = ()) -> str:
     """Dialplan appended in tests only: stand-in phones made of Local channels."""
     taker = f" same => n,Playback({taker_clip})\n" if taker_clip else ""
     sho = f" same => n,Playback({sho_clip})\n" if sho_clip else ""
+    talk = "".join(f" same => n,Playback({c})\n" for c in caller_clips)
     return f"""
 ; ---- test-only contexts (tests/telephony/asterisk.py) ----
 [h15test-calltaker]
@@ -92,6 +94,9 @@ exten => noanswer,1,Wait(60)
  same => n,Hangup()
 
 [h15test-caller]
+exten => talk,1,Answer()
+{talk} same => n,Wait(8)
+ same => n,Hangup()
 exten => dtmf,1,Playback(prompt_accident_report_8k_mono_s16)
  same => n,SendDTMF(15#,250)
  same => n,Wait(1)
@@ -160,7 +165,7 @@ class RealAsterisk:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def production_dialplan(**clips: Path | None) -> str:
+def production_dialplan(**clips) -> str:  # type: ignore[no-untyped-def]
     """The project's extensions.conf plus the test-only contexts."""
     return (DOCKER_ASTERISK / "extensions.conf").read_text() + stand_in_contexts(**clips)
 

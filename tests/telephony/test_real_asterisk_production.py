@@ -95,3 +95,83 @@ async def test_caller_talks_to_a_call_taker_while_the_tap_streams_only_the_calle
     assert sorted((leg["role"], leg["dial"]) for leg in body["legs"]) == sorted(
         [("caller", None), ("tap", tap["dial"]), ("call_taker", TAKER)])
     assert all(leg["joined_at"] <= leg["left_at"] for leg in body["legs"])
+
+
+async def test_sho_conference_sho_joins_call_taker_leaves_caller_and_sho_stay(
+    real_rig: RealRig,
+) -> None:
+    real_rig.start_asterisk(
+        dialplan=production_dialplan(taker_clip=clip("en2_tel8k"), sho_clip=clip("en3_tel8k"),
+                                     caller_clips=(clip("en1_tel8k"), clip("en4_tel8k"))),
+        queues=queues_with_members("Local/taker@h15test-calltaker/n"))
+    gateway = await real_rig.start_gateway()
+    await asyncio.wait_for(gateway.ami.ready.wait(), 15)
+    # a caller who talks (en1, en4) and then stays on the line for 8 s
+    await real_rig.call("03009990001", context="helpline",
+                        caller_context=("h15test-caller", "talk"))
+    answered = await real_rig.wait_event("call.answered", number="03009990001")
+    linkedid = answered["linkedid"]
+
+    async def legs() -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for kind, data in await real_rig.events():
+            if kind == "call.leg" and data["linkedid"] == linkedid:
+                out[data["leg"]["channel"].split(";")[0]] = data["leg"]
+        return out
+
+    await wait_until(lambda: _roles(legs(), {"call_taker"}))
+    outcome = await gateway.handle_command("conference.add", {
+        "linkedid": linkedid, "dial": "Local/sho@h15test-sho/n", "request_id": "req-1",
+        "label": "SHO Civil Lines", "answer_timeout_s": 10})
+    assert outcome == "answered"
+    sho = (await wait_until(lambda: _roles(legs(), {"sho"})))["sho"]
+    assert sho["dial"] == "Local/sho@h15test-sho/n" and sho["left_at"] is None
+    assert "h15-" + linkedid in real_rig.asterisk.cli("confbridge list")
+
+    # the call-taker leaves; caller and SHO stay in the conference
+    taker = next(leg for leg in (await legs()).values() if leg["role"] == "call_taker")
+    taker_channel = next(c for c in gateway.tracker.active[linkedid].legs.values()
+                         if c.startswith(taker["channel"].split(";")[0]) and c.endswith(";1"))
+    real_rig.asterisk.cli(f"channel request hangup {taker_channel}")
+    await wait_until(lambda: _left(legs(), "call_taker"))
+    await asyncio.sleep(1.0)
+    members = real_rig.asterisk.cli(f"confbridge list h15-{linkedid}")
+    assert "Local/15@helpline" in members and "Local/sho@h15test-sho" in members
+    assert "Local/taker" not in members
+    assert linkedid in gateway.tracker.active
+
+    # an SHO who does not answer is reported, and the next one can be tried
+    outcome = await gateway.handle_command("conference.add", {
+        "linkedid": linkedid, "dial": "Local/noanswer@h15test-sho/n", "request_id": "req-2",
+        "answer_timeout_s": 2})
+    assert outcome == "unanswered"
+    reports = [d for k, d in await real_rig.events() if k == "call.conference"]
+    assert [(d["request_id"], d["status"]) for d in reports] == [
+        ("req-1", "ringing"), ("req-1", "answered"), ("req-2", "ringing"),
+        ("req-2", "unanswered")]
+    assert reports[-1]["reason"] == "no answer"
+
+    # the caller hangs up: the conference ends, every leg has left, one call only
+    ended = await real_rig.wait_event("call.ended", linkedid=linkedid, timeout=30)
+    assert ended["caller_number"] == "03009990001"
+    assert all(leg["left_at"] for leg in (await legs()).values())
+    assert {d["linkedid"] for k, d in await real_rig.events() if k == "call.ringing"} == {linkedid}
+    # the tap carried the caller's words, before and in the conference, and none of the SHO's
+    # or the call-taker's
+    sink = real_rig.sinks[uuid.UUID(ended["audiosocket_uuid"])]
+    await asyncio.wait_for(sink.done.wait(), 10)
+    for own in ("en1_tel8k", "en4_tel8k"):
+        found, probed = frames_found(bytes(sink.pcm), pcm_of(clip(own)))
+        assert found >= probed - 1, own
+    for staff in ("en2_tel8k", "en3_tel8k"):
+        found, probed = frames_found(bytes(sink.pcm), pcm_of(clip(staff)))
+        assert found == 0 and probed > 5, staff
+
+
+async def _roles(legs, wanted: set[str]) -> dict[str, dict] | None:  # type: ignore[no-untyped-def]
+    by_role = {leg["role"]: leg for leg in (await legs).values()}
+    return by_role if wanted <= set(by_role) else None
+
+
+async def _left(legs, role: str) -> bool:  # type: ignore[no-untyped-def]
+    return any(leg["role"] == role and leg["left_at"] for leg in (await legs).values())
