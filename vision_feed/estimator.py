@@ -47,7 +47,6 @@ CUT_SIMILARITY = 0.4  # fewer of the picture's cells alike than this: another sc
 FROZEN_RUN_S = 1.0  # this long without one changed frame: a frozen feed, not a quiet road
 FROZEN_SHARE = 0.9
 CAMERA_MOVING_SHARE = 0.4  # of the compared pairs
-DRIFT_STILL_PX = 1.5  # over a whole window, a fixed camera's road moves less than this
 MOVED_OUTSIDE_CHANGE = 0.5
 MIN_PAIRS = 2
 BLOCK_CHANGED = 0.05  # share of a block's pixels changed between the pair: something moved
@@ -58,6 +57,7 @@ LEARNED_OCC_FREE, LEARNED_OCC_JAM = 0.30, 0.70  # without: road blocks holding a
 RATIO_FREE, RATIO_JAM = 0.8, 0.15  # speed / free-flow speed
 LEVEL_SLOW, LEVEL_JAM = 0.3, 0.6
 MAX_FACTOR = 6.0  # travel-time multiplier at level 1 (a standing queue)
+COMPENSATED_CONFIDENCE = 0.7  # the camera swayed or zoomed slowly and was compensated
 # Confidence by what the reading stands on (times the share of the window's evidence).
 BASIS_CONFIDENCE = {"reference": 1.0, "lane_mask": 0.8, "learned": 0.7, "default": 0.5}
 
@@ -88,6 +88,7 @@ class FrameStats:
     similarity: float | None = None
     cut: bool = False
     camera_moving: bool = False
+    compensated: bool = False  # a slow camera motion was taken out
     occupancy_learned: float | None = None
     moving_speed: float | None = None  # px/s of the features that moved
 
@@ -240,6 +241,11 @@ class FrameAnalyzer:
         stats.moving_speed = motion.speed
         if stats.cut:
             self.state.new_scene()  # a cut: learn the new view from scratch
+        stats.compensated = motion.transform is not None
+        if motion.transform is not None:  # a slow sway or zoom: compare in the new picture
+            prev_blurred = cv2.warpAffine(
+                prev_blurred, motion.transform, ANALYSIS_SIZE, borderMode=cv2.BORDER_REPLICATE
+            )
         changed = block_mean(cv2.absdiff(prev_blurred, blurred) > 20) > BLOCK_CHANGED
         if not motion.camera_moving:
             self.state.see_motion(changed)
@@ -303,7 +309,7 @@ def _longest_run_s(stats: Sequence[FrameStats]) -> float:
     return longest
 
 
-def unreliable_reason(stats: Sequence[FrameStats], *, drift_moving: bool = False) -> str | None:
+def unreliable_reason(stats: Sequence[FrameStats]) -> str | None:
     """Why this window cannot be read, or None when it can."""
     pairs = [s for s in stats if s.pair]
     if stats and (
@@ -319,7 +325,7 @@ def unreliable_reason(stats: Sequence[FrameStats], *, drift_moving: bool = False
         return "glare"
     if len(pairs) < MIN_PAIRS:
         return "too_few_frames"
-    if drift_moving or np.mean([s.camera_moving for s in pairs]) >= CAMERA_MOVING_SHARE:
+    if np.mean([s.camera_moving for s in pairs]) >= CAMERA_MOVING_SHARE:
         return "shaken"
     if any(s.cut for s in pairs):
         return "cut"
@@ -338,7 +344,6 @@ def summarise(
     pixels_per_metre: float | None = None,
     state: CameraState | None = None,
     operator_mask: bool = False,
-    drift_moving: bool = False,
 ) -> Window:
     """One window's verdict from its frames (`fps` is kept for callers; times come with frames)."""
     pairs = [s for s in stats if s.pair]
@@ -364,7 +369,7 @@ def summarise(
         occ_free, occ_jam = LEARNED_OCC_FREE, LEARNED_OCC_JAM
     ratio = speed / free_flow if speed is not None and free_flow else None
     speed_kmh = speed / pixels_per_metre * 3.6 if speed is not None and pixels_per_metre else None
-    reason = unreliable_reason(stats, drift_moving=drift_moving)
+    reason = unreliable_reason(stats)
     common = {
         "t0": round(stats[0].t if stats else 0.0, 3),
         "t1": round(stats[-1].t if stats else 0.0, 3),
@@ -384,6 +389,8 @@ def summarise(
     level = math.sqrt(crowding * slowness)  # a jam needs both: many vehicles, barely moving
     label = "free" if level < LEVEL_SLOW else "slow" if level < LEVEL_JAM else "jammed"
     confidence = min(1.0, len(pairs) / 10) * BASIS_CONFIDENCE[basis]
+    if any(s.compensated for s in pairs):
+        confidence *= COMPENSATED_CONFIDENCE
     if reference is not None and not reference.calibrated:
         confidence = min(confidence, 0.6)
     return Window(
@@ -394,14 +401,6 @@ def summarise(
         confidence=round(confidence, 3),
         reliable=True,
     )
-
-
-def _drift(first: tuple[float, np.ndarray] | None, last: tuple[float, np.ndarray] | None) -> bool:
-    """Did the whole view move between the window's first and last frame (a slow pan)?"""
-    if first is None or last is None or last[0] - first[0] <= PAIR_GAP_S:
-        return False
-    motion = track(first[1], last[1], last[0] - first[0], still_px=DRIFT_STILL_PX, coherent=True)
-    return motion.camera_moving
 
 
 def analyze_frames(
@@ -423,7 +422,6 @@ def analyze_frames(
     windows: list[Window] = []
     current: list[FrameStats] = []
     current_index: int | None = None
-    ends: list[tuple[float, np.ndarray] | None] = [None, None]  # window's first, last frame
 
     def close() -> None:
         if current and analyzer is not None:
@@ -436,7 +434,6 @@ def analyze_frames(
                     pixels_per_metre=pixels_per_metre,
                     state=state,
                     operator_mask=bool(lane_mask),
-                    drift_moving=_drift(ends[0], ends[1]),
                 )
             )
 
@@ -452,11 +449,8 @@ def analyze_frames(
         if current_index is not None and index != current_index:
             close()
             current = []
-            ends = [None, None]
         current_index = index
         current.append(analyzer.step(frame))
-        ends[0] = ends[0] or (frame.t, frame.gray)
-        ends[1] = (frame.t, frame.gray)
     # A short tail after full windows carries too little evidence to publish on its own.
     if current and (
         not windows or len(current) > 1 and current[-1].t - current[0].t >= window_s / 2

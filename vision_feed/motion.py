@@ -32,6 +32,9 @@ CAMERA_STILL_SHARE = 0.3  # fewer standing features than this ...
 CAMERA_MOVING_CELLS = 0.75  # ... and moving features in this share of the cells: camera moved
 MIN_MOVING_FEATURES = 3
 COHERENT_SHARE = 0.5  # of tracked features following one rigid motion of the picture
+RIGID_TOLERANCE_PX = 1.0
+MAX_DRIFT_PX_S = 6.0  # ~2 % of the width per second: a sway or slow zoom, compensated; more is
+# a camera being moved, refused
 SIMILAR_SIZE = (40, 30)  # coarse picture compared for cuts, in cells of SIMILAR_CELL pixels
 SIMILAR_CELL = 5
 CELL_BRIGHTNESS = 20.0
@@ -53,7 +56,8 @@ class Motion:
     tracked: int  # features tracked both ways
     still_share: float | None  # share of tracked features that stood still
     camera_moving: bool
-    speeds: np.ndarray  # px/s of the features that moved
+    speeds: np.ndarray  # px/s of the features that moved (relative to `transform`)
+    transform: np.ndarray | None = None  # a slow camera motion compensated (2×3, a → b)
 
     @property
     def speed(self) -> float | None:
@@ -68,11 +72,13 @@ class Motion:
         return 1.0 - self.tracked / self.detected if self.detected else 0.0
 
 
-def track(
-    a: np.ndarray, b: np.ndarray, dt: float, *, still_px: float = STILL_PX, coherent: bool = False
-) -> Motion:
-    """Features of `a` followed into `b`, `dt` seconds later. `coherent` also asks a camera
-    motion to be one rigid motion of the picture (for long gaps, where traffic moves a lot)."""
+def track(a: np.ndarray, b: np.ndarray, dt: float) -> Motion:
+    """Features of `a` followed into `b`, `dt` seconds later.
+
+    When the whole picture moves, the camera moved. If that motion is one slow rigid motion of
+    the picture (a mast swaying, a slow zoom: at most MAX_DRIFT_PX_S), it is compensated: the
+    transform is returned and vehicle speeds are measured relative to it. Anything faster or
+    not rigid (handheld, panning, a drone) is `camera_moving`, which the window refuses."""
     points = cv2.goodFeaturesToTrack(a, MAX_FEATURES, 0.01, 5)
     detected = 0 if points is None else len(points)
     empty = Motion(detected, tracked=0, still_share=None, camera_moving=False,
@@ -92,30 +98,39 @@ def track(
     start = start[good]
     end = forward.reshape(-1, 2)[good]
     shift = np.linalg.norm(end - start, axis=1)
-    moving = shift >= still_px
+    moving = shift >= STILL_PX
     still_share = float(1.0 - moving.mean())
     camera_moving = _whole_picture_moves(start, moving, a.shape, still_share)
-    if camera_moving and coherent:
-        camera_moving = _one_motion(start, end, still_px)
+    transform = None
+    if camera_moving:
+        transform = _slow_rigid_motion(start, end, dt)
+        if transform is not None:  # compensated: speeds relative to the picture's own motion
+            camera_moving = False
+            shift = np.linalg.norm(end - (start @ transform[:, :2].T + transform[:, 2]), axis=1)
+            moving = shift >= STILL_PX
     return Motion(
         detected=detected,
         tracked=int(good.sum()),
         still_share=still_share,
         camera_moving=camera_moving,
         speeds=shift[moving] / dt,
+        transform=transform,
     )
 
 
-def _one_motion(start: np.ndarray, end: np.ndarray, still_px: float) -> bool:
-    """Most features follow one rotation + shift + zoom that moves the picture: the camera.
-    Traffic moves in lanes at different speeds and directions, never as one rigid picture."""
+def _slow_rigid_motion(start: np.ndarray, end: np.ndarray, dt: float) -> np.ndarray | None:
+    """The picture's rotation + shift + zoom when most features follow it and it is slow enough
+    to compensate; None otherwise. Traffic moves in lanes at different speeds and directions,
+    never as one rigid picture, so a rigid motion of most features is the camera."""
     matrix, inliers = cv2.estimateAffinePartial2D(
-        start, end, method=cv2.RANSAC, ransacReprojThreshold=still_px
+        start, end, method=cv2.RANSAC, ransacReprojThreshold=RIGID_TOLERANCE_PX
     )
     if matrix is None or inliers is None or inliers.mean() < COHERENT_SHARE:
-        return False
+        return None
     moved = start @ matrix[:, :2].T + matrix[:, 2] - start
-    return bool(np.median(np.linalg.norm(moved, axis=1)) >= still_px)
+    if float(np.median(np.linalg.norm(moved, axis=1))) / dt > MAX_DRIFT_PX_S:
+        return None
+    return matrix
 
 
 def _whole_picture_moves(
