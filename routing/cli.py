@@ -28,7 +28,8 @@ def import_map(
         bool, typer.Option("--json", help="print {name, nodes, edges, path}")
     ] = False,
 ) -> None:
-    """Compile an OSM extract into the routing graph (cached by a hash of the input)."""
+    """Compile an OSM extract into the routing graph and the consoles' vector tiles (cached by a
+    hash of the input)."""
     from routing.compile import compile_map, parse_bbox
     from routing.graph import RoadGraph
 
@@ -54,6 +55,9 @@ def import_map(
         else:
             err.print(f"[red]map import failed:[/red] {exc}")
         raise typer.Exit(code=1) from exc
+    from routing.tiles import tiles_path
+
+    tiles = tiles_path(path)
     summary = {
         "name": graph.meta.get("name"),
         "nodes": graph.node_count,
@@ -67,6 +71,8 @@ def import_map(
             f"[green]imported[/green] {summary['name']}: {summary['nodes']:,} nodes, "
             f"{summary['edges']:,} edges, {len(graph.pois('police'))} police stations → {path}"
         )
+        if tiles.is_file():
+            err.print(f"vector tiles ({tiles.stat().st_size / 1e6:.1f} MB) → {tiles}")
 
 
 @map_app.command("fetch")

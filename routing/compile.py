@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from routing.speeds import DEFAULT_SPEED_KMH
 from routing.store import FORMAT_VERSION, load_graph
 from routing.types import MapImportError, MapLoadError
 
+log = logging.getLogger(__name__)
 COMPILER_VERSION = 1  # bump when the import rules change, so old caches are not reused
 
 
@@ -50,11 +52,13 @@ def compile_map(
     name: str | None = None,
     bbox: BBox | None = None,
     progress: Progress | None = None,
+    tiles: bool = True,
 ) -> Path:
     """Import `source_file` once; later calls with the same bytes and bbox reuse the cache.
 
     Returns the path of the compiled map. Raises MapImportError on unreadable/empty input
-    (nothing is written then, so whatever map is in service stays valid).
+    (nothing is written then, so whatever map is in service stays valid). With `tiles`, the
+    consoles' vector tiles are built beside it too (`routing.tiles.tiles_path`), also cached.
     """
     source = Path(source_file)
     if not source.is_file():
@@ -63,18 +67,25 @@ def compile_map(
     name = name or default_name(source)
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise MapImportError(f"map name {name!r} may only use letters, digits, '-' and '_'")
-    report("hashing", 0.0)
+    share = 0.6 if tiles else 1.0  # of the bar: the graph first, then the tiles
+
+    def graph_report(stage: str, fraction: float) -> None:
+        report(stage, fraction * share)
+
+    graph_report("hashing", 0.0)
     key = input_hash(source, bbox)
     target = Path(cache_dir) / f"{name}-{key[:16]}.h15map.npz"
     if target.is_file():
         try:
             load_graph(target)
-            report("cached", 1.0)
+            graph_report("cached", 1.0)
+            if tiles:
+                _ensure_tiles(source, target, bbox, report, share)
             return target
         except MapLoadError:
             target.unlink()  # a damaged cache entry is rebuilt, never trusted
-    graph, pois = build_drive_graph(source, bbox, report)
-    report("compiling", 0.8)
+    graph, pois = build_drive_graph(source, bbox, graph_report)
+    graph_report("compiling", 0.8)
     meta = {
         "name": name,
         "source": source.name,
@@ -83,10 +94,31 @@ def compile_map(
         "compiled_at": datetime.now(UTC).isoformat(),
     }
     road_graph = to_road_graph(graph, pois, meta)
-    report("saving", 0.95)
+    graph_report("saving", 0.95)
     road_graph.save(target)
-    report("done", 1.0)
+    graph_report("done", 1.0)
+    if tiles:
+        _ensure_tiles(source, target, bbox, report, share)
     return target
+
+
+def _ensure_tiles(source: Path, compiled: Path, bbox: BBox | None, report: Progress,
+                  start: float) -> None:
+    """Build the consoles' tiles unless a current file exists; a failure costs only the
+    basemap (consoles then draw the plain road lines), never the routing graph."""
+    from routing.tiles import build_tiles, tiles_current, tiles_path
+
+    target = tiles_path(compiled)
+    if tiles_current(target):
+        return
+    try:
+        stats = build_tiles(source, target, bbox=bbox,
+                            progress=lambda stage, f: report(stage, start + (1 - start) * f))
+    except Exception:
+        log.exception("vector tiles for %s failed; consoles fall back to road lines", source)
+        return
+    log.info("tiles for %s: %d tiles, %.1f MB in %.1fs", source.name, stats.tiles,
+             stats.bytes / 1e6, stats.seconds)
 
 
 def ensure_compiled(map_path: Path | str, cache_dir: Path | str) -> Path:
