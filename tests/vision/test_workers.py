@@ -26,12 +26,14 @@ from vision_feed.jobs import (
     ANALYSED_LOG,
     ERRORS,
     QUEUE_NAME,
+    STATE_KEY,
     analyze_camera_job,
     camera_reference,
     enqueue_due_cameras,
     pending_key,
     run_sampler,
 )
+from vision_feed.learned import CameraState
 from vision_feed.publish import read_congestion
 
 CLIP = "video/simple_vehicle_counting_video.avi"
@@ -237,3 +239,21 @@ def test_jammed_camera_slows_its_edges_until_the_reading_expires(
     assert stored["edges"] == ["1001-1002", "1002-1003"] and stored["factor"] >= 3.5
     time.sleep(2.3)
     assert read_congestion(redis, cam.id) is None  # back to free-flow weights for the router
+
+
+def test_a_camera_without_calibration_reads_from_its_first_burst_and_keeps_learning(
+    redis_url: str,
+) -> None:
+    redis = Redis.from_url(redis_url)
+    cam = make_camera("cam-new", calibration={}, burst_frames=60)
+    first = analyze_camera_job(cam.id, cam.model_dump(mode="json"), redis_url=redis_url)
+    assert first["reliable"] and first["label"] == "free" and first["basis"] == "default"
+    assert {"level", "factor", "occupancy", "speed", "confidence", "reason", "updated_at"} <= set(
+        first
+    )
+    learned = CameraState.from_bytes(redis.get(STATE_KEY.format(camera_id=cam.id)))
+    assert learned.samples > 0 and learned.history
+    analyze_camera_job(cam.id, cam.model_dump(mode="json"), redis_url=redis_url)
+    again = CameraState.from_bytes(redis.get(STATE_KEY.format(camera_id=cam.id)))
+    assert again.samples > learned.samples  # the second burst added to what the first learned
+    assert read_congestion(redis, cam.id)["camera_id"] == cam.id
