@@ -26,7 +26,8 @@ _SPACE = re.compile(r"\s+")
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("H15_DATA_DIR", "../shared/data")) / "triage"
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(os.environ.get("H15_DATA_DIR", default)) / "triage"
 
 
 def _own(name: str) -> list[dict]:

@@ -38,9 +38,15 @@ NEGATORS_AFTER = frozenset({"nahi", "nahin", "nai", "nahein", "na", "نہیں", 
 _NEG_CONTRACTION = re.compile(r"\b(is|was|are|were|do|did|does|have|has)n't\b")
 
 
+# Line checks that open calls as often as greetings do.
+FILLER_PHRASES = re.compile(
+    r"\b(?:can you hear me|are you there|is anyone there|is this (?:the )?police|"
+    r"is this 15|meri awaz aa rahi hai|awaz aa rahi hai|aap sun rahe hain)\b")
+
+
 def strip_fillers(text: str) -> str:
     """Normalised text without greeting and filler words (kept in order otherwise)."""
-    words = tokens(normalize(text))
+    words = tokens(FILLER_PHRASES.sub(" ", normalize(text)))
     kept = [w for w in words if w not in GREETINGS]
     # "o", "15", "police" are content unless they sit between greetings.
     if kept and all(w in _GREETING_GLUE for w in kept):

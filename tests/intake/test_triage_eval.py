@@ -1,0 +1,66 @@
+"""Held-out accuracy of triage on sets it was never trained on: the project's own hand-written
+call openings (by language) and the real public texts in ../shared/data/triage (read by path).
+
+Thresholds sit a small margin under the figures measured when the corpus was written (see
+`helpline15 bench triage --json`); the real sets' labels are mapped from their own columns and
+noisy, so their bars are lower than the issue's goals for real call openings."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import triage as bench
+from bench import triage_sets
+from dispatch.intake.service import default_triage
+from tests.conftest import require_data
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return default_triage()
+
+
+def test_own_natural_call_openings(engine) -> None:
+    figures = bench.evaluate(engine, triage_sets.own_natural())
+    assert figures["examples"] >= 140
+    assert figures["type_accuracy"] >= 0.92
+    assert figures["top3_accuracy"] >= 0.97
+    assert figures["p1_recall_life_threatening"] >= 0.95
+    assert figures["emergencies_suggested_as_prank"] == 0
+    assert figures["emergencies_suggested_p4"] == 0
+    assert figures["ece"] <= 0.15
+
+
+@pytest.mark.parametrize("language", ["ur", "roman", "mixed"])
+def test_own_sets_per_language(engine, language: str) -> None:
+    rows = [r for r in triage_sets.own_split() + triage_sets.own_natural()
+            if r["language"] == language]
+    figures = bench.evaluate(engine, rows)
+    assert figures["type_accuracy"] >= 0.92, figures["accuracy_by_type"]
+    assert figures["top3_accuracy"] >= 0.97
+    assert figures["emergencies_suggested_as_prank"] == 0
+
+
+def test_real_police_complaints(engine) -> None:
+    require_data("triage/mumbai-civic-tweets/tweets_dataset.csv")
+    figures = bench.evaluate(engine, triage_sets.mumbai())
+    assert figures["examples"] >= 200
+    assert figures["type_accuracy"] >= 0.62
+    assert figures["top3_accuracy"] >= 0.74
+    assert figures["ece"] <= 0.12
+
+
+def test_real_disaster_reports(engine) -> None:
+    require_data("triage/disaster-tweets-kaggle/train.csv")
+    figures = bench.evaluate(engine, triage_sets.disaster())
+    assert figures["examples"] >= 700
+    assert figures["type_accuracy"] >= 0.60
+    assert figures["p1_recall_life_threatening"] >= 0.90
+    assert figures["emergencies_suggested_as_prank"] == 0
+    assert figures["ece"] <= 0.12
+
+
+def test_expected_calibration_error_is_measured_not_assumed() -> None:
+    assert bench.expected_calibration_error([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0)
+    assert bench.expected_calibration_error([1.0] * 4, [False] * 4) == pytest.approx(1.0)
+    assert bench.expected_calibration_error([], []) is None
