@@ -20,6 +20,7 @@ CLIP_OF_CAMERA = {
     "cam-ijp-03": "simple_vehicle_counting_video.avi",
     "cam-blue-area-04": "intel_car-detection.mp4",
 }
+JINNAH = "cam-jinnah-ave-01"
 
 
 def camera(camera_id: str) -> Camera:
@@ -118,3 +119,27 @@ def test_unreadable_source_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(SourceError, match="cannot open"):
         analyze_source(str(tmp_path / "missing.avi"))
+
+
+def test_glare_and_a_covered_lens_are_unreliable_without_calibration(tmp_path: Path) -> None:
+    frames, fps = clips.read_frames(require_data(f"video/{CLIP_OF_CAMERA[JINNAH]}"), 100)
+    washed = [np.clip(f.astype(np.int16) * 3, 0, 255).astype(np.uint8) for f in frames]
+    for staged, reason in ((washed, "glare"), (clips.black(frames), "dark")):
+        result = analyze_source(str(clips.write_clip(tmp_path / f"{reason}.avi", staged, fps)))
+        assert result.windows
+        assert {w.reason for w in result.windows} == {reason}
+        assert all(w.factor == 1.0 and not w.reliable for w in result.windows)
+
+
+def test_a_night_road_with_its_lights_is_not_called_dark(tmp_path: Path) -> None:
+    """Dim the real clip to night levels but keep what was bright (lamps, lights): still read."""
+    frames, fps = clips.read_frames(require_data(f"video/{CLIP_OF_CAMERA[JINNAH]}"), 100)
+    night = []
+    for frame in frames:
+        dim = (frame.astype(np.float32) * 0.12).astype(np.uint8)
+        dim[frame > 215] = 255
+        night.append(dim)
+    assert np.mean([f.mean() for f in night]) < 20  # darker than the darkness threshold's mean
+    result = analyze_source(str(clips.write_clip(tmp_path / "night.avi", night, fps)))
+    assert result.windows and all(w.reason != "dark" for w in result.windows)
+    assert any(w.reliable for w in result.windows)
