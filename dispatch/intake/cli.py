@@ -17,7 +17,8 @@ CONTRACT_KEYS = ("incident_type", "priority", "confidence", "candidates", "locat
 
 
 def _human(result: TriageResult) -> str:
-    lines = [f"type:     {result.incident_type} ({result.confidence:.0%})",
+    unsure = "  UNSURE: pick from the candidates" if result.uncertain else ""
+    lines = [f"type:     {result.incident_type} ({result.confidence:.0%}){unsure}",
              f"priority: {result.priority}"]
     lines += [f"          - {reason}" for reason in result.priority_reasons]
     if result.location:
@@ -28,6 +29,7 @@ def _human(result: TriageResult) -> str:
     others = ", ".join(f"{c.incident_type} {c.confidence:.0%}" for c in result.candidates[1:])
     if others:
         lines.append(f"also:     {others}")
+    lines.append(f"model:    {result.model}")
     return "\n".join(lines)
 
 

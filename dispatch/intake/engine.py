@@ -4,8 +4,11 @@ of the road map in service, so places of the deployed city are found, not only L
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 from dispatch.context import AppContext
+from dispatch.intake.priority import PRIORITIES
+from dispatch.intake.schemas import TriageResult
 from dispatch.intake.service import Triage, default_triage
 
 _lock = threading.Lock()
@@ -29,3 +32,28 @@ def engine_for(ctx: AppContext) -> Triage:
         engine = Triage(osm_names=names)
         ctx.extras[KEY] = (path, engine)
         return engine
+
+
+FLOORS_KEY = "triage_priority_floors"
+MAX_CALLS_HELD = 10_000
+
+
+def hold_priority(ctx: AppContext, *, call_id: int | None, result: TriageResult) -> TriageResult:
+    """The console re-triages a call's whole transcript as it grows: the priority suggested for
+    that call never drops from one request to the next (a person changes it on the incident).
+    Kept per process, for the calls of the last hours (the oldest are forgotten first)."""
+    if call_id is None or result.confidence == 0.0:
+        return result
+    with _lock:
+        floors: OrderedDict[int, str] = ctx.extras.setdefault(FLOORS_KEY, OrderedDict())
+        held = floors.get(call_id)
+        if held is not None and PRIORITIES.index(held) < PRIORITIES.index(result.priority):
+            result = result.model_copy(update={
+                "priority": held,
+                "priority_reasons": [*result.priority_reasons,
+                                     f"kept at {held}: suggested earlier in this call"]})
+        floors[call_id] = result.priority
+        floors.move_to_end(call_id)
+        while len(floors) > MAX_CALLS_HELD:
+            floors.popitem(last=False)
+    return result

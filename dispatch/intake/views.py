@@ -14,7 +14,7 @@ from dispatch.errors import Invalid
 from dispatch.ids import Id
 from dispatch.intake import records
 from dispatch.intake.aml import AmlParseError, parse_aml
-from dispatch.intake.engine import engine_for
+from dispatch.intake.engine import engine_for, hold_priority
 from dispatch.intake.schemas import TriageResult
 
 router = APIRouter(tags=["intake"])
@@ -25,7 +25,9 @@ class TriageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=5000)
-    call_id: int | None = Field(default=None, description="adds the caller's history")
+    call_id: int | None = Field(default=None, description=(
+        "adds the caller's history; the priority suggested for this call then never drops as "
+        "its transcript grows"))
 
 
 class AmlRequest(BaseModel):
@@ -78,9 +80,10 @@ async def triage(body: TriageRequest, db: DbSession, ctx: AppContext = Depends(g
                 db, caller_number=call.caller_number, before_call_id=call.id))
     engine = await run_in_threadpool(engine_for, ctx)
     try:
-        return engine(body.text, caller_history=history)
+        result = engine(body.text, caller_history=history)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    return hold_priority(ctx, call_id=body.call_id, result=result)
 
 
 @router.post("/location/aml", response_model=AmlResponse)

@@ -126,3 +126,30 @@ def test_caller_history_lists_earlier_calls_and_flags_repeats(client: TestClient
     assert history["caller_number"] == NUMBER
     assert [c["call_id"] for c in history["calls"]] == [3, 2, 1]  # not call 4
     assert history["repeat_caller"] is True and history["calls_last_hour"] == 3
+
+
+def test_triage_priority_for_a_call_never_drops_as_its_transcript_grows(
+        client: TestClient, ctx: AppContext, headers: dict) -> None:
+    """The console posts the whole transcript again on every segment; a later "nobody is hurt"
+    must not take back the P1 that "he has a gun" earned, and greetings alone decide nothing."""
+    call_id = live_call(ctx, "300.1", datetime.now(UTC) - timedelta(seconds=20))
+    text = "hello hello"
+    first = client.post("/api/v1/intake/triage", headers=headers,
+                        json={"text": text, "call_id": call_id}).json()
+    assert first["uncertain"] is True and first["incident_type"] != "prank_non_emergency"
+    assert first["model"].startswith("ngram-lr/corpus-")
+    text += " sir there is a man with a gun in the shop"
+    armed = client.post("/api/v1/intake/triage", headers=headers,
+                        json={"text": text, "call_id": call_id}).json()
+    assert armed["priority"] == "P1"
+    text += " oh no wait it is not a gun, it was a toy, nobody is hurt"
+    later = client.post("/api/v1/intake/triage", headers=headers,
+                        json={"text": text, "call_id": call_id}).json()
+    assert later["priority"] == "P1"
+    # Even words that alone say P4 do not lower this call's suggestion; another call's do.
+    quiet = "the neighbours are playing loud music"
+    held = client.post("/api/v1/intake/triage", headers=headers,
+                       json={"text": quiet, "call_id": call_id}).json()
+    assert held["priority"] == "P1" and "kept at P1" in held["priority_reasons"][-1]
+    alone = client.post("/api/v1/intake/triage", headers=headers, json={"text": quiet}).json()
+    assert alone["priority"] == "P4"

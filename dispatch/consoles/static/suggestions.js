@@ -45,6 +45,12 @@ export function renderSuggestions() {
   if (s && s.incident_type) {
     rows.push(suggestionRow("1", "Type", [label(TYPE_LABELS, s.incident_type),
       ` ${Math.round((s.confidence || 0) * 100)}%`], () => acceptType()));
+    if (s.uncertain) {  // triage cannot tell yet: say so and offer the likely types
+      rows.push(el("p", { class: "warn uncertain" }, "Unsure / غیر یقینی: ",
+        ...(s.candidates || []).map((c) => el("button", { type: "button", class: "candidate-type",
+          onclick: () => { $("#f-type").value = c.incident_type; } },
+        `${label(TYPE_LABELS, c.incident_type)} ${Math.round(c.confidence * 100)}%`))));
+    }
   }
   if (s && s.priority) {
     rows.push(suggestionRow("2", "Priority", [label(PRIORITY_LABELS, s.priority),
