@@ -10,6 +10,8 @@ measured separately (`decode_frames_per_s`) because it depends on the camera's c
 
 from __future__ import annotations
 
+import itertools
+import math
 import multiprocessing as mp
 import os
 import time
@@ -19,19 +21,35 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vision_feed.estimator import FrameAnalyzer, Reference, lane_mask_image, median_reference
+from vision_feed.estimator import (
+    FrameAnalyzer,
+    Reference,
+    analyze_frames,
+    lane_mask_image,
+    median_reference,
+)
 from vision_feed.frames import ANALYSIS_SIZE, Frame, iter_frames
+from vision_feed.learned import CameraState
 
 CLIP = "video/bgslibrary_video03_highway.avi"
 LANE_MASK = [(0, 240), (0, 190), (200, 0), (272, 0), (265, 240)]
 TARGET_PER_CORE = 100.0  # 17,000 cameras at one frame per 10 s on at most 17 cores
+# Province scale: every camera's reading at most FRESHNESS_S old. A camera is sampled every
+# SAMPLE_EVERY_S with a burst of BURST_S; the rest of the margin absorbs queueing and the burst.
+FRESHNESS_S = 60.0
+SAMPLE_EVERY_S = 45.0
+BURST_S = 2.0
+UTILISATION = 0.8  # plan cores at 80 % busy, so a slow round never pushes readings past 60 s
+# A camera's sample as the RQ job does it: open, decode a burst, analyse it with no calibration.
+# The main-stream clip is 1080p (decoding dominates); the substream clip is 320×240.
+SAMPLE_CLIPS = {"main_1080p": "video/cop290_short.mp4", "substream_320": CLIP}
 
 
-def _clip_path() -> Path:
+def _clip_path(clip: str = CLIP) -> Path:
     root = Path(
         os.environ.get("H15_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data")
     )
-    path = root / CLIP
+    path = root / clip
     if not path.exists():
         raise FileNotFoundError(f"benchmark clip missing: {path} (set H15_DATA_DIR)")
     return path
@@ -89,6 +107,35 @@ def _decode_rate(max_frames: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def sample_cpu_s(clip: str, *, samples: int) -> float:
+    """CPU seconds (this process, one OpenCV thread) for one camera sample: open the source,
+    decode a BURST_S burst, analyse it without calibration. CPU time, not wall time, so other
+    work on the machine does not inflate it."""
+    cv2.setNumThreads(1)
+    path = str(_clip_path(clip))
+    costs = []
+    for index in range(samples):
+        started = time.process_time()
+        source = iter_frames(path, max_frames=10_000, start_s=3.0 * index)
+        burst = list(itertools.takewhile(lambda f: f.t < BURST_S, source))
+        source.close()  # stop decoding: a sample reads only its burst
+        fps = (len(burst) - 1) / max(burst[-1].t, 1e-6) if len(burst) > 1 else 25.0
+        analyze_frames(burst, fps=fps, window_s=math.inf, state=CameraState())
+        costs.append(time.process_time() - started)
+    return float(np.median(costs))
+
+
+def province_plan(cpu_s: float) -> dict[str, float]:
+    """Cameras one core keeps fresh, and the cores for Punjab's 17,000 and 27,000 cameras."""
+    per_core = SAMPLE_EVERY_S * UTILISATION / cpu_s
+    return {
+        "sample_cpu_s": round(cpu_s, 4),
+        "cameras_per_core": round(per_core, 1),
+        "cores_for_17000": math.ceil(17_000 / per_core),
+        "cores_for_27000": math.ceil(27_000 / per_core),
+    }
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     """Figures as JSON-ready dict; `quick` is a seconds-long smoke run."""
     cv2.setNumThreads(1)
@@ -103,7 +150,19 @@ def run(quick: bool = False) -> dict[str, Any]:
         {"n": n, "frames_per_s": round(_parallel(n, duration, frames, reference, mask), 1)}
         for n in counts
     ]
+    plans = {
+        name: province_plan(sample_cpu_s(clip, samples=1 if quick else 3))
+        for name, clip in SAMPLE_CLIPS.items()
+    }
+    main = plans["main_1080p"]
     return {
+        "cameras_per_core": main["cameras_per_core"],
+        "freshness_s": FRESHNESS_S,
+        "sample_every_s": SAMPLE_EVERY_S,
+        "burst_s": BURST_S,
+        "cores_for_17000": main["cores_for_17000"],
+        "cores_for_27000": main["cores_for_27000"],
+        "per_stream": plans,
         "frames_per_s_per_core": round(per_core, 1),
         "workers": workers,
         "frame_size": list(ANALYSIS_SIZE),
