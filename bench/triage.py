@@ -48,6 +48,19 @@ def expected_calibration_error(confidences: list[float], correct: list[bool],
     return round(float(gap / len(conf)), 4)
 
 
+def reliability(confidences: list[float], correct: list[bool],
+                bins: int = 5) -> list[dict]:
+    """Reliability table: per confidence bin, how many answers, their mean confidence and how
+    many were right (a calibrated triage has the two close)."""
+    conf, ok = np.asarray(confidences), np.asarray(correct, dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    return [{"from": round(float(edges[b]), 2), "n": int((which == b).sum()),
+             "confidence": round(float(conf[which == b].mean()), 3),
+             "accuracy": round(float(ok[which == b].mean()), 3)}
+            for b in range(bins) if (which == b).any()]
+
+
 def evaluate(engine: Triage, rows: list[dict]) -> dict:
     """The figures of the issue for one set, plus per type and per language accuracy."""
     by_type: dict[str, list[bool]] = defaultdict(list)
@@ -86,6 +99,7 @@ def evaluate(engine: Triage, rows: list[dict]) -> dict:
         "emergencies_suggested_as_prank": int(sum(as_prank)),
         "emergencies_suggested_p4": int(sum(as_p4)),
         "ece": expected_calibration_error(confidences, correct),
+        "reliability": reliability(confidences, correct),
         "uncertain_rate": _mean(uncertain),
         "accuracy_when_certain": _mean(certain_ok),
         "accuracy_by_type": {k: _mean(v) for k, v in sorted(by_type.items())},
@@ -150,6 +164,9 @@ def run(quick: bool = False) -> dict:
     }
     if not quick:
         figures["baseline_templates"] = baseline(loaded)
+        # What temperature scaling would choose on held-out folds of the corpus (1.0 = none).
+        refit = IncidentClassifier.from_files(engine.taxonomy)
+        figures["fitted_temperature"] = round(refit._fit_temperature(_corpus()), 3)
     return figures
 
 
@@ -161,6 +178,12 @@ def _keyword_accuracy(engine: Triage, rows: list[dict]) -> float | None:
         oks.append(bool(keywords.sum() > 0) and
                    classifier.types[int(np.argmax(keywords))] == row["incident_type"])
     return _mean(oks)
+
+
+def _corpus() -> list:
+    from dispatch.intake.corpus import augment, load_corpus
+
+    return augment(load_corpus())
 
 
 def baseline(loaded: dict[str, list[dict]]) -> dict:
