@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from dispatch.events.outbox import publish_pending
 from dispatch.geo import polygon_contains
 from dispatch.incidents.models import Incident
 from dispatch.incidents.service import create_incident
+from dispatch.intake.taxonomy import load_taxonomy
 from dispatch.maps.service import recommend_units
 from dispatch.stations.models import Station
 from dispatch.units import service as units
@@ -35,33 +36,40 @@ from routing import RoadGraph
 from routing.types import OutsideMapError
 
 log = logging.getLogger(__name__)
+CLIPS = Path(__file__).resolve().parent / "clips"
 
 
 @dataclass(frozen=True)
 class ScriptedCall:
-    clip: str  # file under speech/samples
+    file: str  # the spoken clip, under dispatch/demo/clips
     caller: str
+    text: str = ""  # what is said, for the record
+    language: str = ""
     # What the scripted call-taker corrects after listening (None: accept the suggestion).
     type_override: str | None = None
     late_ack_s: float = 0.0  # the SHO acknowledges this late, to show the alert tiers
 
+    @property
+    def path(self) -> Path:
+        return CLIPS / self.file
 
-SCRIPT = (
-    ScriptedCall("en1_tel8k.wav", "03001234567"),
-    ScriptedCall("en5_tel8k.wav", "03211112222", type_override="firing_shooting",
-                 late_ack_s=45.0),
-    ScriptedCall("en3_tel8k.wav", "03335556666"),
-    ScriptedCall("en2_tel8k.wav", "03004445555", late_ack_s=70.0),
-    ScriptedCall("en4_tel8k.wav", "03451239876"),
-)
+
+def load_script(path: Path = CLIPS / "clips.toml") -> tuple[ScriptedCall, ...]:
+    """The demo's calls, from the manifest its clips were generated from."""
+    clips = tomllib.loads(path.read_text(encoding="utf-8"))["clips"]
+    return tuple(ScriptedCall(**{k: v for k, v in clip.items() if k != "voice"})
+                 for clip in clips)
+
+
+SCRIPT = load_script()
 
 
 class Simulation:
-    def __init__(self, ctx: AppContext, graph: RoadGraph, *, data_dir: Path, speed: float,
-                 calls: int, emulator) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: AppContext, graph: RoadGraph, *, speed: float, calls: int,
+                 emulator, report=print) -> None:  # type: ignore[no-untyped-def]
         self.ctx = ctx
         self.graph = graph
-        self.samples = data_dir / "speech" / "samples"
+        self.report = report
         self.speed = max(speed, 0.1)
         self.calls = calls
         self.emulator = emulator
@@ -73,16 +81,29 @@ class Simulation:
         await asyncio.sleep(seconds / self.speed)
 
     # ------------------------------------------------------------------ callers
+    async def gateway_ready(self) -> None:
+        """Wait until the gateway logged in to the emulator's AMI: it listens for audio first,
+        and it starts only once its speech model is loaded (a minute on a busy machine)."""
+        said = False
+        while not any(session.logged_in for session in self.emulator.ami.sessions):
+            if not said:
+                self.report("waiting for the telephony gateway to load the speech model…")
+                said = True
+            await asyncio.sleep(0.5)
+
     async def callers(self) -> None:
+        await self.gateway_ready()
         placed = 0
         while self.calls == 0 or placed < self.calls:
             scripted = SCRIPT[placed % len(SCRIPT)]
-            wav = self.samples / scripted.clip
-            if wav.is_file():
-                await self.emulator.place_call(scripted.caller, wav, silence_before_s=1.0,
-                                               hold_after_s=3.0)
-            else:
-                log.warning("demo clip missing: %s", wav)
+            try:
+                await self.emulator.place_call(scripted.caller, scripted.path,
+                                               silence_before_s=1.0, hold_after_s=3.0)
+                self.report(f"call from {scripted.caller} ({scripted.language}): "
+                            f"\"{scripted.text}\"")
+            except (OSError, ValueError, EOFError) as exc:
+                self.report(f"call from {scripted.caller} not placed: clip {scripted.file} "
+                            f"unusable ({exc})")
             placed += 1
             await self.sleep(25.0)
 
@@ -100,10 +121,13 @@ class Simulation:
                 text = " ".join(finals)
                 result = engine_for(self.ctx)(text)
                 scripted = self.script_by_caller.get(call.caller_number or "")
-                incident_type = (scripted.type_override if scripted and scripted.type_override
-                                 else result.incident_type)
+                incident_type, priority = result.incident_type, result.priority
+                if scripted and scripted.type_override \
+                        and scripted.type_override != incident_type:
+                    incident_type = scripted.type_override  # corrected after listening
+                    priority = load_taxonomy()[incident_type].default_priority
                 lat, lon, where, source = self._place(session, result)
-                create_incident(session, incident_type=incident_type, priority=result.priority,
+                create_incident(session, incident_type=incident_type, priority=priority,
                                 actor="call_taker", call_id=call.id, summary=text,
                                 lat=lat, lon=lon, location_text=where, location_source=source)
         publish_pending(session, self.ctx.events)
@@ -189,8 +213,9 @@ class Simulation:
             await run_in_threadpool(self._step, assignment_id, "on_scene")
             await self.sleep(30.0)
             await run_in_threadpool(self._step, assignment_id, "cleared")
-        except Exception:
-            log.exception("demo unit for assignment %s failed", assignment_id)
+        except Exception as exc:
+            self.report(f"demo unit for assignment {assignment_id} stopped: "
+                        f"{type(exc).__name__}: {exc}")
         finally:
             self.driving.discard(assignment_id)
 
@@ -209,41 +234,7 @@ class Simulation:
                     if assignment_id not in self.driving:
                         self.driving.add(assignment_id)
                         asyncio.create_task(self.drive(assignment_id))
-            except Exception:
-                log.exception("demo control room step failed")
+            except Exception as exc:  # one line; the next step tries again
+                self.report(f"scripted control room: {type(exc).__name__}: {exc}")
             await asyncio.sleep(1.0)
 
-
-def camera_loop(ctx: AppContext, graph: RoadGraph, stop: threading.Event,
-                every_s: float = 10.0) -> None:
-    """Analyse a burst of each demo camera's clip and publish its congestion (with a TTL)."""
-    from dispatch.demo.city import camera_edges
-    from vision_feed.analyze import analyze_source, build_reference
-    from vision_feed.cameras import load_cameras
-    from vision_feed.publish import congestion_payload, publish_congestion
-
-    cameras = load_cameras()
-    references = {}
-    rng = random.Random(7)
-    while not stop.is_set():
-        for camera in cameras:
-            if stop.is_set():
-                return
-            try:
-                edges = camera.edges or camera_edges(graph, *camera.position)
-                if camera.id not in references:
-                    references[camera.id] = build_reference(camera.calibration,
-                                                            lane_mask=camera.lane_mask)
-                result = analyze_source(camera.source, window_s=1.0,
-                                        lane_mask=camera.lane_mask,
-                                        calibration=camera.calibration,
-                                        max_frames=camera.burst_frames,
-                                        start_s=rng.uniform(0, 20),
-                                        reference=references[camera.id])
-                if result.windows:
-                    payload = congestion_payload(camera.id, edges, result.windows[-1])
-                    publish_congestion(ctx.redis, payload,
-                                       ttl_s=camera.ttl_s or int(3 * every_s))
-            except Exception:
-                log.exception("demo camera %s failed", camera.id)
-        stop.wait(every_s)
