@@ -78,6 +78,30 @@ class NgramFeatures(BaseEstimator, TransformerMixin):
         return sparse.hstack([self.chars_.transform(texts), self.words_.transform(texts)],
                              format="csr")
 
+    def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's non-zero (columns, values): the same numbers as `transform`, without
+        scikit-learn's per-call validation (which costs more than the arithmetic)."""
+        columns: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        offset = 0
+        for vectorizer in (self.chars_, self.words_):
+            vocabulary = vectorizer.vocabulary_
+            counts: dict[int, int] = {}
+            for gram in vectorizer.build_analyzer()(text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if counts:
+                cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+                tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))
+                weights = tf * vectorizer.idf_[cols]
+                columns.append(cols + offset)
+                values.append(weights / np.linalg.norm(weights))
+            offset += len(vocabulary)
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(columns), np.concatenate(values)
+
 
 def _pipeline() -> Pipeline:
     return Pipeline([
@@ -210,9 +234,17 @@ class IncidentClassifier:
                 out[:, index] = p[:, column]
         return out
 
+    def _model_probabilities_one(self, content: str) -> np.ndarray:
+        columns, values = self.model.named_steps["features"].transform_one(content)
+        margins = values @ self._coef_t[columns] + self._intercept
+        p = 1.0 / (1.0 + np.exp(-margins))
+        p = p / max(p.sum(), 1e-12)
+        return np.array([p[c] if c >= 0 else 0.0 for c in self._column])
+
     def _combine_many(self, contents: list[str]) -> np.ndarray:
         """Model probabilities blended with keyword evidence, one row per (filler-free) text."""
-        combined = self._model_probabilities(contents)
+        combined = (self._model_probabilities_one(contents[0])[None, :] if len(contents) == 1
+                    else self._model_probabilities(contents))
         for row, content in enumerate(contents):
             keyword = self.keywords.scores(content)
             if keyword.sum() > 0:

@@ -216,3 +216,14 @@ def test_threats_with_weapons_are_classified_by_the_weapon(engine, sentence: str
     assert result.incident_type == expected, result.candidates
     if priority is not None:
         assert result.priority == priority
+
+
+def test_fast_single_text_path_matches_scikit_learn(engine) -> None:
+    """The per-call shortcut computes the same probabilities as the fitted pipeline."""
+    import numpy as np
+
+    classifier = engine.classifier
+    texts = ["aag lag gayi hai", "two boys on a bike took my phone", "زوردار دھماکہ", "qqq zz"]
+    batch = classifier._model_probabilities(texts)
+    single = np.vstack([classifier._model_probabilities_one(t) for t in texts])
+    assert np.allclose(batch, single, atol=1e-12)
