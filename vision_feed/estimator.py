@@ -36,19 +36,11 @@ import numpy as np
 from vision_feed.frames import ANALYSIS_SIZE, Frame
 from vision_feed.learned import ROAD_FLOOR, CameraState, block_mean
 from vision_feed.motion import is_duplicate, similarity, track
+from vision_feed.reliability import CUT_SIMILARITY, unreliable_reason
 
 # Thresholds, at the 320×240 analysis size. Each is explained where it is used.
 DIFF_THRESHOLD = 25  # grey levels from the reference that count as "something on the road"
-DARK_MEAN, DARK_P99 = 20.0, 60.0  # dark AND nothing bright (a night road still has its lights)
-GLARE_SATURATED = 0.3  # share of saturated pixels: sun in the lens, headlights into it
-BLANK_STD = 4.0
 PAIR_GAP_S = 0.12  # two frames this far apart are compared (motion above noise, tracks hold)
-CUT_SIMILARITY = 0.4  # fewer of the picture's cells alike than this: another scene
-FROZEN_RUN_S = 1.0  # this long without one changed frame: a frozen feed, not a quiet road
-FROZEN_SHARE = 0.9
-CAMERA_MOVING_SHARE = 0.4  # of the compared pairs
-MOVED_OUTSIDE_CHANGE = 0.5
-MIN_PAIRS = 2
 BLOCK_CHANGED = 0.05  # share of a block's pixels changed between the pair: something moved
 BLOCK_DIFFERS = 0.15  # share of a block's pixels off the learned background: something stands
 BLOCK_EXTRA_EDGES = 0.08  # edge density above the background's: a vehicle's texture
@@ -212,6 +204,9 @@ class FrameAnalyzer:
         blurred = cv2.GaussianBlur(gray, (5, 5), 0)
         if self.anchor is None:
             self.anchor = (frame.t, gray, blurred)
+            learned = self.state.background()
+            if learned is not None and similarity(learned[0], blurred) < CUT_SIMILARITY:
+                self.state.new_scene()  # turned or replaced since the last burst: relearn
             self.state.offer_frame(gray, frame.t)
             return stats
         t_prev, prev, prev_blurred = self.anchor
@@ -292,47 +287,6 @@ class FrameAnalyzer:
 def _scale(value: float, low: float, high: float) -> float:
     """0 at `low`, 1 at `high` (either direction), clipped."""
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
-
-
-def _longest_run_s(stats: Sequence[FrameStats]) -> float:
-    """Longest stretch of footage time over which every frame repeated the one before."""
-    longest = 0.0
-    start: float | None = None
-    previous_t = stats[0].t if stats else 0.0
-    for s in stats:
-        if s.duplicate:
-            start = previous_t if start is None else start
-            longest = max(longest, s.t - start)
-        else:
-            start = None
-        previous_t = s.t
-    return longest
-
-
-def unreliable_reason(stats: Sequence[FrameStats]) -> str | None:
-    """Why this window cannot be read, or None when it can."""
-    pairs = [s for s in stats if s.pair]
-    if stats and (
-        _longest_run_s(stats) >= FROZEN_RUN_S
-        or np.mean([s.duplicate for s in stats[1:]] or [False]) >= FROZEN_SHARE
-    ):
-        return "frozen"
-    if np.mean([s.mean < DARK_MEAN and s.p99 < DARK_P99 for s in stats] or [0]) >= 0.5:
-        return "dark"
-    if np.mean([s.std < BLANK_STD for s in stats] or [0]) >= 0.5:
-        return "blank"
-    if np.mean([s.saturated > GLARE_SATURATED for s in stats] or [0]) >= 0.5:
-        return "glare"
-    if len(pairs) < MIN_PAIRS:
-        return "too_few_frames"
-    if np.mean([s.camera_moving for s in pairs]) >= CAMERA_MOVING_SHARE:
-        return "shaken"
-    if any(s.cut for s in pairs):
-        return "cut"
-    outside = [s.outside_change for s in pairs if s.outside_change is not None]
-    if outside and float(np.median(outside)) > MOVED_OUTSIDE_CHANGE:
-        return "moved"
-    return None
 
 
 def summarise(

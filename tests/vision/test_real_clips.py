@@ -134,3 +134,16 @@ def test_the_camera_learns_its_free_flow_speed_and_keeps_it_between_bursts() -> 
     assert {w.basis for w in later.windows if w.reliable} == {"learned"}
     assert all(w.label == "free" for w in later.windows if w.reliable)
     assert all(w.confidence > 0.5 for w in later.windows if w.reliable)
+
+
+@pytest.mark.slow
+def test_a_camera_turned_to_another_road_relearns_instead_of_reading_a_jam() -> None:
+    """Same camera state, new view (a PTZ camera turned): nothing it learned may leak."""
+    state = CameraState()
+    analyze_source(str(require_data("video/bgslibrary_video02_highway_cctv.avi")), state=state)
+    learned_samples = state.samples
+    turned = analyze_source(
+        str(require_data("video/bgslibrary_video03_highway.avi")), max_frames=360, state=state
+    )
+    assert state.samples < learned_samples  # started again from the new view
+    assert turned.windows and all(w.label == "free" for w in turned.windows if w.reliable)
