@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from dispatch.assignments import service
 from dispatch.assignments.schemas import AssignmentRead, AssignmentStatusChange
-from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+from dispatch.auth.deps import CurrentUser, DbSession, StationScope, require_roles
 from dispatch.ids import Id
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
@@ -12,9 +12,9 @@ router = APIRouter(prefix="/assignments", tags=["assignments"])
 
 @router.post("/{assignment_id}/status", response_model=AssignmentRead)
 def change_status(assignment_id: Id, body: AssignmentStatusChange, db: DbSession,
+                  scope: StationScope,
                   user: CurrentUser = Depends(require_roles("sho", "dispatcher", "supervisor"))
                   ) -> AssignmentRead:
-    scope = user.station_id if user.is_sho else None
     assignment = service.get_assignment(db, assignment_id=assignment_id, station_scope=scope)
     return AssignmentRead.model_validate(
         service.change_status(db, assignment=assignment, status=body.status,

@@ -90,17 +90,9 @@ def note_revoked(engine: Engine, jti: str) -> None:
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-@dataclass(frozen=True)
-class CurrentUser:
-    username: str
-    role: str
-    station_id: int | None
-    jti: str
-    expires_at: datetime
-
-    @property
-    def is_sho(self) -> bool:
-        return self.role == "sho"
+# The caller is what their verified token says: no copy is made per request (a GPS ping's
+# token check is on the hottest path of the API).
+CurrentUser = TokenClaims
 
 
 async def get_context(request: Request) -> AppContext:
@@ -147,14 +139,32 @@ def _user(claims: TokenClaims, revoked: bool) -> CurrentUser:
     if revoked:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token revoked; log in again",
                             headers={"WWW-Authenticate": "Bearer"})
-    return CurrentUser(claims.username, claims.role, claims.station_id, claims.jti,
-                       claims.expires_at)
+    return claims
 
 
 def authenticate_token(token: str | None, ctx: AppContext, db: Session) -> CurrentUser:
     """Shared by HTTP routes and WebSocket handshakes."""
     claims = _claims(token, ctx)
     return _user(claims, is_revoked(db, claims.jti))
+
+
+async def revoked_now(ctx: AppContext, jti: str) -> bool:
+    """`is_revoked` for async code: this process's list, re-read in a worker thread (one
+    query, shared by every waiter) only when it is due."""
+    revoked = cached_revocation(ctx.engine, jti)
+    if revoked is None:
+        revoked = await run_in_threadpool(revoked_in_new_session, ctx, jti)
+    return revoked
+
+
+async def authenticate_token_async(token: str | None, ctx: AppContext) -> CurrentUser:
+    """`authenticate_token` for async hot paths (GPS pings, WebSockets): no database session
+    unless the revocation list is due. Raises the same 401s."""
+    claims = _claims(token, ctx)
+    revoked = cached_revocation(ctx.engine, claims.jti)  # inline: no coroutine per ping
+    if revoked is None:
+        revoked = await revoked_now(ctx, claims.jti)
+    return _user(claims, revoked)
 
 
 def get_current_user(
@@ -170,14 +180,24 @@ async def get_current_user_sessionless(
     ctx: AppContext = Depends(get_context),
 ) -> CurrentUser:
     """For hot routes (GPS pings): no database session unless the revocation list is due."""
-    claims = _claims(token, ctx)
-    revoked = cached_revocation(ctx.engine, claims.jti)
-    if revoked is None:
-        revoked = await run_in_threadpool(revoked_in_new_session, ctx, claims.jti)
-    return _user(claims, revoked)
+    return await authenticate_token_async(token, ctx)
 
 
-def _role_check(allowed: frozenset[str], user: CurrentUser) -> CurrentUser:
+async def get_station_scope(user: CurrentUser = Depends(get_current_user)) -> int | None:
+    """The caller's station scope (see `CurrentUser.station_scope`); FastAPI reuses the user
+    that the route's role check already resolved."""
+    return user.station_scope
+
+
+StationScope = Annotated[int | None, Depends(get_station_scope)]
+
+
+def allowed_roles(*roles: str) -> frozenset[str]:
+    """The roles that may do something: those named, and admin, who may do everything."""
+    return frozenset(roles) | {"admin"}
+
+
+def check_role(allowed: frozenset[str], user: CurrentUser) -> CurrentUser:
     if user.role not in allowed:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
@@ -187,20 +207,20 @@ def _role_check(allowed: frozenset[str], user: CurrentUser) -> CurrentUser:
 
 
 def require_roles(*roles: str) -> Callable[..., CurrentUser]:
-    allowed = frozenset(roles) | {"admin"}
+    allowed = allowed_roles(*roles)
 
     async def check(user: CurrentUser = Depends(get_current_user)) -> CurrentUser:
-        return _role_check(allowed, user)  # async: no worker-thread hop for a set lookup
+        return check_role(allowed, user)  # async: no worker-thread hop for a set lookup
 
     return check
 
 
 def require_roles_sessionless(*roles: str) -> Callable[..., Awaitable[CurrentUser]]:
     """`require_roles` for async hot routes that open no database session of their own."""
-    allowed = frozenset(roles) | {"admin"}
+    allowed = allowed_roles(*roles)
 
     async def check(user: CurrentUser = Depends(get_current_user_sessionless)) -> CurrentUser:
-        return _role_check(allowed, user)
+        return check_role(allowed, user)
 
     return check
 
@@ -217,8 +237,7 @@ def require_metrics_reader(
     static = ctx.settings.metrics_token
     if static and token and hmac.compare_digest(token.encode(), static.encode()):
         return "metrics-token"
-    return _role_check(frozenset({"supervisor", "admin"}),
-                       authenticate_token(token, ctx, db)).username
+    return check_role(allowed_roles("supervisor"), authenticate_token(token, ctx, db)).username
 
 
 ALL_STAFF = ("call_taker", "dispatcher", "sho", "supervisor", "admin")

@@ -27,11 +27,22 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 @dataclass(frozen=True)
 class TokenClaims:
+    """What a verified token says; also the caller's identity in the API (`CurrentUser`)."""
+
     username: str
     role: str
     station_id: int | None
     jti: str
     expires_at: datetime
+
+    @property
+    def is_sho(self) -> bool:
+        return self.role == "sho"
+
+    @property
+    def station_scope(self) -> int | None:
+        """The one station-scope rule: an SHO sees only their own station; others the city."""
+        return self.station_id if self.is_sho else None
 
 
 class TokenError(ValueError):

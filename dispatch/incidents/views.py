@@ -6,7 +6,14 @@ from sqlalchemy.orm import Session
 from dispatch.assignments import service as assignments
 from dispatch.assignments.auto import auto_dispatch
 from dispatch.assignments.schemas import AssignmentCreate, AssignmentRead
-from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, get_context, require_roles
+from dispatch.auth.deps import (
+    ALL_STAFF,
+    CurrentUser,
+    DbSession,
+    StationScope,
+    get_context,
+    require_roles,
+)
 from dispatch.context import AppContext
 from dispatch.ids import Id
 from dispatch.incidents import service
@@ -22,10 +29,6 @@ from dispatch.incidents.schemas import (
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 EDITORS = ("call_taker", "dispatcher", "supervisor")
-
-
-def station_scope(user: CurrentUser) -> int | None:
-    return user.station_id if user.is_sho else None
 
 
 def to_read(db: Session, incident: Incident) -> IncidentRead:
@@ -65,21 +68,20 @@ def merge(incident_id: Id, body: MergeRequest, db: DbSession,
 
 
 @router.get("", response_model=list[IncidentRead])
-def list_incidents(db: DbSession, status: str | None = Query(None, pattern="^(active|open|"
-                                                                           "dispatched|on_scene|"
-                                                                           "closed)$"),
+def list_incidents(db: DbSession, scope: StationScope,
+                   status: str | None = Query(None, pattern="^(active|open|dispatched|"
+                                                            "on_scene|closed)$"),
                    limit: int = Query(200, ge=1, le=1000),
-                   user: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> list[IncidentRead]:
-    found = service.list_incidents(db, station_scope=station_scope(user), status=status,
+                   _: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> list[IncidentRead]:
+    found = service.list_incidents(db, station_scope=scope, status=status,
                                    limit=limit)
     return [to_read(db, i) for i in found]
 
 
 @router.get("/{incident_id}", response_model=IncidentRead)
-def get_incident(incident_id: Id, db: DbSession,
-                 user: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> IncidentRead:
-    return to_read(db, service.get_incident(db, incident_id=incident_id,
-                                            station_scope=station_scope(user)))
+def get_incident(incident_id: Id, db: DbSession, scope: StationScope,
+                 _: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> IncidentRead:
+    return to_read(db, service.get_incident(db, incident_id=incident_id, station_scope=scope))
 
 
 @router.patch("/{incident_id}", response_model=IncidentRead)
@@ -102,9 +104,9 @@ def assign(incident_id: Id, body: AssignmentCreate, db: DbSession,
 
 
 @router.get("/{incident_id}/assignments", response_model=list[AssignmentRead])
-def list_assignments(incident_id: Id, db: DbSession,
-                     user: CurrentUser = Depends(require_roles(*ALL_STAFF))
+def list_assignments(incident_id: Id, db: DbSession, scope: StationScope,
+                     _: CurrentUser = Depends(require_roles(*ALL_STAFF))
                      ) -> list[AssignmentRead]:
-    service.get_incident(db, incident_id=incident_id, station_scope=station_scope(user))
+    service.get_incident(db, incident_id=incident_id, station_scope=scope)
     return [AssignmentRead.model_validate(a)
             for a in assignments.list_for_incident(db, incident_id=incident_id)]

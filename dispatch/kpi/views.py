@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from alerts.kpi import to_csv
-from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+from dispatch.auth.deps import CurrentUser, DbSession, StationScope, require_roles
 from dispatch.errors import Invalid
 from dispatch.kpi import service
 
@@ -26,16 +26,16 @@ def _params(start: datetime | None, end: datetime | None, by: list[Grouping],
 
 
 @router.get("")
-def get_kpis(db: DbSession,
+def get_kpis(db: DbSession, scope: StationScope,
              start: datetime | None = Query(None, alias="from"),
              end: datetime | None = Query(None, alias="to"),
              by: list[Grouping] = Query(["priority"]),
              window_minutes: int | None = Query(None, ge=1, le=7 * 24 * 60),
-             user: CurrentUser = Depends(require_roles("supervisor", "sho"))) -> dict[str, Any]:
+             _: CurrentUser = Depends(require_roles("supervisor", "sho"))) -> dict[str, Any]:
     """Percentiles per milestone interval and group, with NENA and NFPA 1221 compliance."""
     grouping, bucket = _params(start, end, by, window_minutes)
     rows, compliance = service.kpis(db, start=start, end=end, by=grouping, bucket=bucket,
-                                    station_scope=user.station_id if user.is_sho else None)
+                                    station_scope=scope)
     return {"rows": [asdict(r) for r in rows],
             "compliance": [{**asdict(c), "fraction": c.fraction, "compliant": c.compliant}
                            for c in compliance]}

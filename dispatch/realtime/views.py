@@ -2,36 +2,36 @@
 
 The first message must be `{"token": "...", "since": {"h15:incidents": "<id>", ...}}`; the
 server answers `{"type": "hello", ...}`, replays what was missed after `since`, then pushes
-live messages `{type, data, stream, id}`. Close codes: 4401 bad token, 4403 wrong role,
-4408 too slow (reconnect with `since`), 1008 flooding.
+live messages `{type, data, stream, id}`. Close codes: 4401 bad token, and for a live session
+the moment its token expires or within TOKEN_CHECK_S (plus the revocation list's refresh,
+REVOCATION_CACHE_S, from another API process) of its revocation: the client logs in again and
+reconnects with `since`; 4403 wrong role, 4408 too slow (reconnect with `since`), 1008 flooding.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
 
-from dispatch.auth.deps import CurrentUser, authenticate_token
+from dispatch.auth.deps import CurrentUser, authenticate_token_async, revoked_now
 from dispatch.context import AppContext
 from dispatch.realtime.hub import CHANNEL_ROLES, Hub, Push, Subscriber
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 HELLO_TIMEOUT_S = 10
 MAX_CLIENT_MESSAGES_PER_S = 20
+TOKEN_CHECK_S = 2.0
 
 
 def _id_key(stream_id: str) -> tuple[int, int]:
     ms, _, seq = stream_id.partition("-")
     return int(ms), int(seq or 0)
-
-
-def _authenticate(ctx: AppContext, token: str) -> CurrentUser:
-    with ctx.sessions() as session:
-        return authenticate_token(token, ctx, session)
 
 
 @router.websocket("/ws/{channel}")
@@ -51,7 +51,7 @@ async def live(websocket: WebSocket, channel: str) -> None:
         return
     ctx: AppContext = websocket.app.state.ctx
     try:
-        user = await run_in_threadpool(_authenticate, ctx, token)
+        user = await authenticate_token_async(token, ctx)
     except HTTPException as exc:
         await _close(websocket, 4401, str(exc.detail))
         return
@@ -59,20 +59,35 @@ async def live(websocket: WebSocket, channel: str) -> None:
         await _close(websocket, 4403, f"role '{user.role}' may not open /ws/{channel}")
         return
     hub: Hub = websocket.app.state.hub
-    subscriber = hub.subscribe(channel, user.station_id if user.is_sho else None)
+    subscriber = hub.subscribe(channel, user.station_scope)
     try:
         await websocket.send_json({"type": "hello", "data": {
             "user": user.username, "role": user.role, "station_id": user.station_id,
             "channel": channel}})
-        await _serve(websocket, hub, subscriber, since)
+        await _serve(websocket, hub, subscriber, since, ctx, user)
     except WebSocketDisconnect:
         pass
     finally:
         hub.unsubscribe(subscriber)
 
 
+async def _token_ends(ctx: AppContext, user: CurrentUser) -> str:
+    """Returns, with the reason, when the session's token stops being valid: at its expiry, or
+    at the first check after its revocation. A live socket must not outlive a logout."""
+    while True:
+        left = (user.expires_at - datetime.now(UTC)).total_seconds()
+        if left <= 0:
+            return "token expired; log in again"
+        await asyncio.sleep(min(TOKEN_CHECK_S, left))
+        try:
+            if await revoked_now(ctx, user.jti):
+                return "token revoked; log in again"
+        except Exception:  # the database restarting must not drop every console at once
+            log.warning("revocation check failed; the session stays open", exc_info=True)
+
+
 async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber,
-                 since: dict[str, str]) -> None:
+                 since: dict[str, str], ctx: AppContext, user: CurrentUser) -> None:
     sent: dict[str, tuple[int, int]] = {s: _id_key(i) for s, i in since.items()}
 
     async def send(push: Push) -> None:
@@ -85,13 +100,19 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber,
     for event in await hub.missed(subscriber, since):
         await send(Push.of(event))
     reader = asyncio.create_task(_read_client(websocket))
+    expiry = asyncio.create_task(_token_ends(ctx, user))
     try:
         while True:
             getter = asyncio.create_task(subscriber.queue.get())
-            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({getter, reader, expiry},
+                                         return_when=asyncio.FIRST_COMPLETED)
             if reader in done:
                 getter.cancel()
                 reader.result()  # re-raises disconnects and flood closes
+                return
+            if expiry in done:
+                getter.cancel()
+                await _close(websocket, 4401, expiry.result())
                 return
             # Take everything already queued: one wake-up per burst, not per message.
             batch = [getter.result()]
@@ -104,6 +125,7 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber,
                 await send(push)
     finally:
         reader.cancel()
+        expiry.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
             await reader
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from dispatch.events.streams import CALLS
-from tests.workflow.conftest import City, LiveServer
+from tests.workflow.conftest import PASSWORD, City, LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -44,3 +45,26 @@ def test_console_reconnects_and_replays_what_it_missed(open_console, live_server
     texts = page.locator("#call-list li").all_inner_texts()
     assert sorted(t.split(" ")[0] for t in texts) == ["03001110001", "03001110002",
                                                       "03001110003"]
+
+
+def test_console_logged_out_elsewhere_logs_in_again_and_resumes(
+        open_console, live_server: LiveServer, city: City) -> None:
+    """The server closes the live socket with 4401 when its token is revoked; the console asks
+    for the login, and with the new token reconnects and replays what happened meanwhile."""
+    page = open_console(live_server, "/console/call-taker", "ct")
+    ring(live_server, "1795400001.1", "03002220001")
+    page.wait_for_selector("#call-list li:has-text('03002220001')")
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('h15.auth')).token")
+    revoked = httpx.post(f"{live_server.url}/api/v1/auth/revoke",
+                         headers={"Authorization": f"Bearer {token}"})
+    assert revoked.status_code == 204
+    page.wait_for_selector("#login-panel:not([hidden])", timeout=20_000)
+    assert "revoked" in page.inner_text("#login-error")
+    ring(live_server, "1795400001.2", "03002220002")  # while nobody is logged in
+    page.fill("#login-user", "ct")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#conn.live", timeout=20_000)
+    page.wait_for_selector("#call-list li:has-text('03002220002')")
+    texts = page.locator("#call-list li").all_inner_texts()
+    assert sorted(t.split(" ")[0] for t in texts) == ["03002220001", "03002220002"]

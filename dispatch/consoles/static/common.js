@@ -156,11 +156,19 @@ export function boot(roles, start) {
     sessionStorage.setItem(AUTH_KEY, JSON.stringify(auth));
     enter(auth);
   });
+  let startedAs = null;
   const enter = (auth) => {
     $("#login-panel").hidden = true;
     $("#app").hidden = false;
     $("#whoami").textContent = `${auth.username} (${auth.role})`;
-    start(auth);
+    if (startedAs === null) {
+      startedAs = auth.username;
+      start(auth);
+    } else if (startedAs !== auth.username) {
+      location.reload(); // another officer took over: start clean with their scope
+    } else {
+      window.dispatchEvent(new Event("h15:login")); // same officer, new token: feeds resume
+    }
   };
   const auth = getAuth();
   if (auth && roles.includes(auth.role)) enter(auth);
@@ -169,6 +177,9 @@ export function boot(roles, start) {
 
 // The live feed: reconnects by itself and asks for what it missed, so nothing is lost.
 // The last stream ids seen are kept in sessionStorage, surviving reloads of the page.
+// Close code 4401: the token is bad, expired or revoked (the server closes a live socket at
+// its token's expiry and within seconds of a logout). The feed then asks the officer to log
+// in again and, with the new token, reconnects and resumes from `since`.
 export class LiveFeed {
   constructor(channel, onMessage, { onState } = {}) {
     this.channel = channel;
@@ -177,7 +188,13 @@ export class LiveFeed {
     this.sinceKey = `h15.since.${channel}`;
     this.delay = 500;
     this.stopped = false;
+    this.awaitingLogin = false;
     this.held = []; // messages that arrive while the page loads its first snapshot over REST
+    window.addEventListener("h15:login", () => {
+      if (!this.awaitingLogin) return;
+      this.awaitingLogin = false;
+      this.connect();
+    });
   }
 
   // Subscribe first, load the snapshot, then apply what arrived meanwhile: no gap, no loss.
@@ -219,6 +236,7 @@ export class LiveFeed {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/${this.channel}`);
     this.socket = socket;
+    const token = auth.token;
     socket.addEventListener("open", () => {
       socket.send(JSON.stringify({ token: auth.token, since: this.since }));
     });
@@ -240,7 +258,14 @@ export class LiveFeed {
     });
     socket.addEventListener("close", (event) => {
       this.onState("offline");
-      if (event.code === 4401) { showLogin("Please log in again"); return; }
+      if (event.code === 4401) {
+        const now = getAuth();
+        if (now && now.token !== token && !this.stopped) { this.connect(); return; } // logged in again already
+        sessionStorage.removeItem(AUTH_KEY);
+        this.awaitingLogin = true;
+        showLogin(`${event.reason || "Session ended"} — please log in again`);
+        return;
+      }
       if (event.code === 4403) { notify(event.reason || "not allowed", "error"); return; }
       if (this.stopped) return;
       setTimeout(() => this.connect(), this.delay);
