@@ -24,7 +24,8 @@ STATIC_DIR = CONSOLE_DIR / "static"
 PAGES = {"call-taker": "call_taker.html", "handset": "handset.html",
          "supervisor": "supervisor.html", "": "index.html"}
 SAFE_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
-STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+                ".css": "text/css; charset=utf-8",
                 ".png": "image/png", ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8",
                 ".txt": "text/plain; charset=utf-8"}
 

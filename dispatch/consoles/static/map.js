@@ -1,5 +1,8 @@
-// The map: Leaflet (bundled), our own road network as the base layer, no tile server needed.
-// A deployment with a tile server sets its URL template (served as window.H15_TILE_URL).
+// The map: Leaflet (bundled) with the loaded map's vector tiles as the base layer (named
+// streets and landmarks, drawn by MapLibre GL JS; see basemap.js); without WebGL or tiles, our
+// own road network as plain lines. No tile server needed; a deployment with one sets its URL
+// template (served as window.H15_TILE_URL).
+import { addBasemap } from "./basemap.js";
 import { api, notify } from "./common.js";
 
 const L = window.L;
@@ -20,9 +23,21 @@ export function createMap(element, { center = DEFAULT_CENTER, zoom = 12 } = {}) 
   if (window.H15_TILE_URL) {
     L.tileLayer(window.H15_TILE_URL, { maxZoom: 19 }).addTo(map);
   }
+  element.h15Map = map; // for tests and for debugging from the browser's console
   const roads = L.layerGroup().addTo(map);
-  loadRoads(map, roads);
+  if (window.H15_TILE_URL) loadRoads(map, roads);
+  else showBasemap(map, roads);
   return map;
+}
+
+async function showBasemap(map, roads) {
+  const bounds = await addBasemap(map, L).catch(() => null);
+  if (!bounds) {
+    loadRoads(map, roads);
+    return;
+  }
+  // Show the city the map covers, unless the console has already shown its own markers.
+  if (!map.h15Fitted) map.fitBounds(bounds, { animate: false });
 }
 
 async function loadRoads(map, layer) {
