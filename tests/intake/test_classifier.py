@@ -227,3 +227,29 @@ def test_fast_single_text_path_matches_scikit_learn(engine) -> None:
     batch = classifier._model_probabilities(texts)
     single = np.vstack([classifier._model_probabilities_one(t) for t in texts])
     assert np.allclose(batch, single, atol=1e-12)
+
+
+def test_fitted_model_is_cached_between_starts(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restart loads the model fitted on the same training set instead of refitting; a
+    damaged cache file is refitted and replaced."""
+    from sklearn.pipeline import Pipeline
+
+    monkeypatch.setenv("H15_TRIAGE_CACHE_DIR", str(tmp_path))
+    examples = load_corpus()[:200]
+    first = IncidentClassifier(load_taxonomy(), examples)
+    cached = list(tmp_path.glob("*.pkl"))
+    assert len(cached) == 1
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("refitted although a cached model exists")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Pipeline, "fit", no_fit)
+        again = IncidentClassifier(load_taxonomy(), examples)
+    text = "do larkon ne mera mobile cheen liya"
+    assert again.rank(text) == first.rank(text)
+    cached[0].write_bytes(b"not a pickle")
+    refitted = IncidentClassifier(load_taxonomy(), examples)
+    assert refitted.rank(text) == first.rank(text)
+    assert cached[0].read_bytes() != b"not a pickle"
