@@ -45,11 +45,14 @@ class RealRig:
             ami_host="127.0.0.1", ami_port=self.ami_port, ami_username="dispatch",
             ami_secret=secret, audiosocket_bind=self.asterisk.audiosocket,
             publish=self.publish, recordings_dir=self.recordings,
-            on_call=lambda call_uuid: self.sinks.setdefault(call_uuid, RecordingSink()),
-            **(FAST_LINK | options),
+            **({"on_call": self.record} | FAST_LINK | options),
         )
         await self.gateway.start()
         return self.gateway
+
+    def record(self, call_uuid: uuid.UUID) -> RecordingSink:
+        """The default ``on_call``: keep every call's audio in ``sinks``."""
+        return self.sinks.setdefault(call_uuid, RecordingSink())
 
     async def stop_gateway(self) -> None:
         if self.gateway is not None:
