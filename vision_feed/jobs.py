@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import UTC
 from typing import Any
 
 import cv2
@@ -204,6 +205,9 @@ def analyze_camera_job(
     if spec.id != camera_id:
         raise ValueError(f"camera id mismatch: {camera_id!r} vs {spec.id!r}")
     job = get_current_job()
+    due = time.time()  # when the sampler wanted this reading: the enqueue time, for RQ jobs
+    if job is not None and job.enqueued_at is not None:
+        due = job.enqueued_at.replace(tzinfo=UTC).timestamp()
     worker_name = ""
     if job is not None:
         connection = job.connection
@@ -252,6 +256,7 @@ def analyze_camera_job(
         if state is not None:
             connection.set(STATE_KEY.format(camera_id=camera_id), state.to_bytes(), ex=STATE_TTL_S)
         payload = congestion_payload(camera_id, spec.edges, windows[0])
+        payload["lag_s"] = round(max(0.0, time.time() - due), 3)  # queue wait + sampling
         publish_congestion(connection, payload, ttl_s=int(spec.ttl_s or 30))
         entry = {
             "camera_id": camera_id,

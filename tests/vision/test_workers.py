@@ -161,6 +161,7 @@ def test_several_workers_share_cameras_without_analysing_one_twice(
     for cam in cameras:
         reading = read_congestion(redis, cam.id)
         assert reading and reading["label"] == "free" and reading["edges"] == cam.edges
+        assert 0.0 < reading["lag_s"] < 120  # queued to published, for /metrics' freshness
     assert all(w.poll() is None for w in workers)
 
 
