@@ -53,6 +53,7 @@ KEYWORDS_ONLY = "keywords-only"
 PRANK = "prank_non_emergency"
 # With a danger cue in the words: prank is ruled out, the other non-emergencies weigh less.
 DANGER_DEMOTES = {PRANK: 0.0, "information_request": 0.5, "noise_nuisance": 0.5}
+PRANK_WITHOUT_CUE = 0.3
 KEYWORD_WEIGHT = 0.45  # share of the final score that keyword evidence gets when it fires
 FUZZY_KEYWORD_MIN = 86.0
 NON_CONTENT_WORDS = FILLER_WORDS | ENGLISH_WORDS | ROMAN_URDU_WORDS
@@ -327,6 +328,10 @@ class IncidentClassifier:
         if danger_cues(text):
             # An emergency cue anywhere rules out a prank and weighs against "not an emergency".
             p = p * self._danger_weights
+            p = p / p.sum()
+        elif self._prank >= 0 and keyword[self._prank] == 0:
+            # "Prank" costs a life when wrong: without a word that says so, it must win clearly.
+            p[self._prank] *= PRANK_WITHOUT_CUE
             p = p / p.sum()
         return p, self.evidence(content, keyword)
 

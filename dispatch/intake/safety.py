@@ -34,7 +34,8 @@ NEGATORS_BEFORE = _words(
     """no not nobody none never nothing noone nowhere isnt wasnt arent werent dont didnt
     doesnt havent hasnt neither without koi_nahi"""
 )
-NEGATORS_AFTER = frozenset({"nahi", "nahin", "nai", "nahein", "na", "نہیں", "نہ", "nhi"})
+NEGATORS_AFTER = frozenset(normalize(w) for w in ("nahi", "nahin", "nai", "nahein", "na", "nhi",
+                                                   "نہیں", "نہ"))
 _NEG_CONTRACTION = re.compile(r"\b(is|was|are|were|do|did|does|have|has)n't\b")
 
 
@@ -109,7 +110,7 @@ def _stem_key(word: str, by_first: dict[str, list[tuple[str, ...]]]) -> str:
 def _index(cues: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
     by_first: dict[str, list[tuple[str, ...]]] = {}
     for cue in cues:
-        parts = tuple(cue.split(" "))
+        parts = tuple(prepare(cue).split(" "))  # the same letter forms as the transcript's
         by_first.setdefault(parts[0], []).append(parts)
     return by_first
 
@@ -124,7 +125,9 @@ LIFE_THREAT_CUES = (
     "trapped", "burning", "on fire", "bomb", "explosion", "blast", "kidnapped", "abducted",
     "ransom", "kerosene", "petrol on", "firing", "gunfire", "gunshot", "shooting", "shots",
     "opened fire", "massacre", "murder", "hostage", "hijack", "chest pain", "seizure",
-    "too many tablets", "too many pills", "swallowed", "not waking", "wont wake",
+    "too many tablets", "too many pills", "too many of her", "too many of his",
+    "swallowed", "overdosed",
+    "not waking", "wont wake",
     "fire khol", "fire kiya", "fire kar", "seene mein dard", "seenay mein dard",
     "hosh mein nahi", "hil nahi", "uth nahi", "bol nahi", "daura", "laash",
     "saans nahi", "sans nahi", "saans nahin", "dil ka daura", "behosh", "be hosh",
@@ -148,6 +151,7 @@ DANGER_CUES = LIFE_THREAT_CUES + (
     "dhuan", "laapata", "lapata", "khatra", "dhamki", "riot", "attack", "terror",
     "weapon", "explode", "kill", "knife", "collapsed", "ambulance", "rescue", "trapped",
     "unattended", "suspicious", "kidnap", "abduct", "snatch", "rob", "burgl", "stab",
+    "carjack", "mugged", "screaming", "chura", "چرا",
     "بچاؤ", "مدد", "زخمی", "خون", "مار", "چوٹ", "حملہ", "لڑائی", "جھگڑا", "چور", "چوری",
     "ڈاکو", "چھین", "لوٹ", "حادثہ", "ٹکر", "دھواں", "لاپتہ", "خطرہ", "دھمکی",
 )
