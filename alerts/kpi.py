@@ -31,6 +31,16 @@ INTERVALS: dict[str, tuple[str, str]] = {
     "total_response": ("call_received", "unit_on_scene"),
 }
 GROUP_FIELDS = ("priority", "station", "window")
+# Which clock the milestone times come from; the caller picks one and reports it with the
+# figures, because a response time is only as trustworthy as the clock that stamped it.
+TIME_BASES: dict[str, str] = {
+    "received": "each milestone at the time the server recorded it: call and incident steps "
+                "as the gateway and the API stamped them, unit steps when the handset's report "
+                "arrived (no handset clock can move it)",
+    "reported": "each milestone as reported: unit steps by the handset's own clock (accepted "
+                "only within the configured clock skew and offline-queue delay of receipt)",
+}
+DEFAULT_TIME_BASIS = "received"
 PERCENTILES = (50, 90, 95)
 
 
@@ -230,8 +240,10 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
-def to_csv(rows: Iterable[KpiRow], compliance: Iterable[Compliance] = ()) -> str:
-    """CSV export: one line per group and interval, then the standards' compliance lines."""
+def to_csv(rows: Iterable[KpiRow], compliance: Iterable[Compliance] = (),
+           time_basis: str | None = None) -> str:
+    """CSV export: one line per group and interval, then the standards' compliance lines,
+    then (given `time_basis`) a line saying which clock the times come from."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -269,4 +281,7 @@ def to_csv(rows: Iterable[KpiRow], compliance: Iterable[Compliance] = ()) -> str
                     {True: "yes", False: "no", None: "n/a"}[check.compliant],
                 ]
             )
+    if time_basis is not None:
+        writer.writerow([])
+        writer.writerow(["time_basis", time_basis, TIME_BASES[time_basis]])
     return out.getvalue()

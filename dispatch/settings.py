@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     map_tile_url: str = ""
     # Assign the first recommended unit to every new P1 incident without waiting for a human.
     auto_dispatch_p1: bool = False
+    # How far a handset's own time (a step's `at`, a fix's `ts`) may lie from the server's time
+    # of receipt: ahead (clock skew) and behind (an offline queue); see dispatch/clock.py.
+    handset_clock_skew_s: float = Field(default=30.0, ge=0, le=600)
+    handset_max_delay_s: float = Field(default=900.0, gt=0, le=24 * 3600)
 
     demo_mode: bool = False
 

@@ -52,7 +52,10 @@ def timers_for(session: Session, policy: Policy, incident: Incident) -> list[Tim
     """What should be armed for this incident now, from the milestones it has reached."""
     if incident.status == "closed":
         return []
-    reached = {m.milestone: m.reached_at for m in milestones(session, incident_id=incident.id)}
+    # A clock starts at the earlier of the reported and the received time: a handset's clock
+    # can start the next step's clock sooner (a queued step), never later than the report.
+    reached = {m.milestone: min(m.reached_at, m.received_at)
+               for m in milestones(session, incident_id=incident.id)}
     return policy.next_timers(incident_id=incident.id, priority=incident.priority,
                               incident_type=incident.incident_type, reached=reached,
                               jurisdiction=jurisdiction(session, incident))

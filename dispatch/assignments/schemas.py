@@ -17,7 +17,11 @@ class AssignmentStatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: str = Field(description="acknowledged, en_route, on_scene, cleared or cancelled")
-    at: datetime | None = None
+    at: datetime | None = Field(default=None, description=(
+        "when the step happened by the handset's clock, for a step queued offline (omit it "
+        "for a live tap: the server's time of receipt is used). Refused (422) if more than "
+        "HANDSET_CLOCK_SKEW_S ahead of the server, more than HANDSET_MAX_DELAY_S before "
+        "receipt, or before the step it follows"))
 
 
 class AssignmentRead(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.assignments.models import Assignment
 from dispatch.audit.service import record_change, record_status
+from dispatch.clock import DEFAULT_BOUNDS, ClockBounds, check_reported_time, server_now
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.events.outbox import emit
 from dispatch.events.streams import INCIDENTS
@@ -27,6 +28,9 @@ STEPS: dict[str, tuple[frozenset[str], str, str | None, str]] = {
     "cleared": (frozenset({"on_scene"}), "cleared", None, "cleared_at"),
 }
 ACTIVE = ("dispatched", "acknowledged", "en_route", "on_scene")
+# The timestamp field of each status a step can follow ("not before the step it follows").
+STAMPS = {"dispatched": "dispatched_at", "acknowledged": "acknowledged_at",
+          "en_route": "en_route_at", "on_scene": "on_scene_at"}
 
 
 def active_assignments(session: Session, *, incident_id: int) -> list[Assignment]:
@@ -78,16 +82,20 @@ def get_assignment(session: Session, *, assignment_id: int,
 
 
 def change_status(session: Session, *, assignment: Assignment, status: str, actor: str,
-                  at: datetime | None = None) -> Assignment:
-    """Move an assignment one step; the unit and the incident follow, milestones are stamped."""
-    when = at or datetime.now(UTC)
-    if when.tzinfo is None:
-        raise Invalid("'at' must carry a timezone")
+                  at: datetime | None = None, received: datetime | None = None,
+                  bounds: ClockBounds = DEFAULT_BOUNDS) -> Assignment:
+    """Move an assignment one step; the unit and the incident follow, milestones are stamped.
+
+    `at` is the handset's time of the step (queued offline actions), kept only within
+    `bounds` of `received` (the server's time of receipt, default now) and not before the step
+    it follows; both times are recorded.
+    """
+    received = received or server_now()
     unit = session.get(Unit, assignment.unit_id)
     incident = session.get(Incident, assignment.incident_id)
     assert unit is not None and incident is not None  # foreign keys guarantee both
     if status == "cancelled":
-        return _cancel(session, assignment, unit, actor)
+        return _cancel(session, assignment, unit, actor, received)
     if status not in STEPS:
         raise Invalid(f"unknown assignment status '{status}'; use acknowledged, en_route, "
                       "on_scene, cleared or cancelled")
@@ -97,17 +105,24 @@ def change_status(session: Session, *, assignment: Assignment, status: str, acto
     if assignment.status not in allowed_from:
         raise Conflict(f"assignment {assignment.id} is '{assignment.status}'; it cannot go to "
                        f"'{status}' (allowed from: {', '.join(sorted(allowed_from))})")
+    when = received if at is None else check_reported_time(
+        at, field="at", received=received, bounds=bounds,
+        not_before=getattr(assignment, STAMPS[assignment.status]),
+        previous_step=assignment.status)
     if status == "en_route" and assignment.status == "dispatched":
         # Driving off implies the assignment was seen: stamp the acknowledgement too.
-        change_status(session, assignment=assignment, status="acknowledged", actor=actor, at=when)
+        change_status(session, assignment=assignment, status="acknowledged", actor=actor,
+                      at=at, received=received, bounds=bounds)
     previous = assignment.status
     assignment.status = status
     setattr(assignment, stamp, when)
     record_status(session, entity_type="assignment", entity_id=assignment.id,
-                  from_status=previous, to_status=status, actor=actor)
+                  from_status=previous, to_status=status, actor=actor, at=when,
+                  received_at=received)
     units.change_status(session, unit=unit, status=unit_status, actor=actor)
     if milestone:
-        record_milestone(session, incident_id=incident.id, milestone=milestone, at=when)
+        record_milestone(session, incident_id=incident.id, milestone=milestone, at=when,
+                         received_at=received)
     if status == "on_scene":
         set_status(session, incident=incident, status="on_scene", actor=actor)
     if status == "cleared":
@@ -116,14 +131,15 @@ def change_status(session: Session, *, assignment: Assignment, status: str, acto
     return assignment
 
 
-def _cancel(session: Session, assignment: Assignment, unit: Unit, actor: str) -> Assignment:
+def _cancel(session: Session, assignment: Assignment, unit: Unit, actor: str,
+            received: datetime) -> Assignment:
     if assignment.status not in ("dispatched", "acknowledged", "en_route"):
         raise Conflict(f"assignment {assignment.id} is '{assignment.status}'; only a unit not "
                        "yet on scene can be stood down")
     previous = assignment.status
     assignment.status = "cancelled"
     record_status(session, entity_type="assignment", entity_id=assignment.id,
-                  from_status=previous, to_status="cancelled", actor=actor)
+                  from_status=previous, to_status="cancelled", actor=actor, received_at=received)
     units.change_status(session, unit=unit, status="available", actor=actor)
     return assignment
 

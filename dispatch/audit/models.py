@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, event
+from sqlalchemy import String, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dispatch.database.core import Base, UTCDateTime, utcnow
@@ -28,10 +28,15 @@ class AuditEntry(Base):
 
 
 class StatusChange(Base):
+    """One transition. `at` is when it happened: the handset's time for a step it reported
+    (checked by `dispatch.clock`), else the server's; `received_at` is always the server's."""
+
     __tablename__ = "status_history"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
+                                                  server_default=text("CURRENT_TIMESTAMP"))
     entity_type: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int] = mapped_column(index=True)
     from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)

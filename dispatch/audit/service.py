@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit.models import AuditEntry, StatusChange
+from dispatch.database.core import utcnow
 
 
 def record_change(session: Session, *, actor: str, action: str, entity_type: str,
@@ -20,9 +22,14 @@ def record_change(session: Session, *, actor: str, action: str, entity_type: str
 
 
 def record_status(session: Session, *, entity_type: str, entity_id: int,
-                  from_status: str | None, to_status: str, actor: str) -> StatusChange:
+                  from_status: str | None, to_status: str, actor: str,
+                  at: datetime | None = None, received_at: datetime | None = None
+                  ) -> StatusChange:
+    """`at`: when it happened, if a handset said so; `received_at`: the server's time (now)."""
+    received = received_at or utcnow()
     change = StatusChange(entity_type=entity_type, entity_id=entity_id,
-                          from_status=from_status, to_status=to_status, actor=actor)
+                          from_status=from_status, to_status=to_status, actor=actor,
+                          at=at or received, received_at=received)
     session.add(change)
     return change
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.database.core import Base, UTCDateTime, utcnow
@@ -43,4 +43,8 @@ class IncidentMilestone(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     milestone: Mapped[str] = mapped_column(String(32))
+    # When it happened as reported (a handset's time for unit steps), and when the server
+    # recorded it: the time KPIs and alert clocks trust (see dispatch/clock.py).
     reached_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
+                                                  server_default=text("CURRENT_TIMESTAMP"))

@@ -79,7 +79,10 @@ class MilestoneRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     milestone: str
-    reached_at: datetime
+    reached_at: datetime = Field(description="when it happened, as reported (a handset's "
+                                 "time for unit steps)")
+    received_at: datetime = Field(description="when the server recorded it: the time KPIs "
+                                  "and alert clocks use")
 
 
 class IncidentRead(BaseModel):

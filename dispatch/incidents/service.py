@@ -33,18 +33,26 @@ def snapshot(incident: Incident) -> dict[str, Any]:
 
 
 def record_milestone(session: Session, *, incident_id: int, milestone: str,
-                     at: datetime) -> IncidentMilestone | None:
-    """Record a milestone the first time it is reached; later repeats are ignored."""
+                     at: datetime, received_at: datetime | None = None
+                     ) -> IncidentMilestone | None:
+    """Record a milestone the first time it is reached; later repeats are ignored.
+
+    `at` is when it happened as reported; `received_at` when the server learned it, given only
+    for a handset's report (the server's own stamps, like AMI's ring, are both at once).
+    """
     if milestone not in MILESTONES:
         raise Invalid(f"unknown milestone '{milestone}'")
     existing = session.scalar(select(IncidentMilestone).where(
         IncidentMilestone.incident_id == incident_id, IncidentMilestone.milestone == milestone))
     if existing is not None:
         return None
-    row = IncidentMilestone(incident_id=incident_id, milestone=milestone, reached_at=at)
+    received = received_at or at
+    row = IncidentMilestone(incident_id=incident_id, milestone=milestone, reached_at=at,
+                            received_at=received)
     session.add(row)
     emit(session, INCIDENTS, "incident.milestone",
-         {"incident_id": incident_id, "milestone": milestone, "at": at.isoformat()})
+         {"incident_id": incident_id, "milestone": milestone, "at": at.isoformat(),
+          "received_at": received.isoformat()})
     return row
 
 

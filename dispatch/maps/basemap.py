@@ -33,9 +33,11 @@ ROADS = {
     "service": ("#ffffff", "#c4beb6", 0.3, 7.0),
     "path": ("#e7e2da", "#e7e2da", 0.3, 3.0),
 }
-POI_COLOURS = {"police": "#1d4ed8", "hospital": "#dc2626", "fire_station": "#b91c1c",
-               "market": "#9333ea", "mosque": "#047857", "school": "#a16207",
-               "place_of_worship": "#6b7280"}
+# Darker than the consoles' live colours (priorities, unit statuses), and drawn as small
+# translucent dots, so a landmark is never mistaken for an incident or a unit.
+POI_COLOURS = {"police": "#1e3a8a", "hospital": "#be185d", "fire_station": "#9a3412",
+               "market": "#6b21a8", "mosque": "#065f46", "school": "#78350f",
+               "place_of_worship": "#4b5563"}
 MAJOR_POIS = ["police", "hospital", "fire_station"]  # drawn from z11, the rest from z14
 # Urdu where the extract has it, else English, else whatever the name tag holds.
 LABEL = ["coalesce", ["get", "name_ur"], ["get", "name_en"], ["get", "name"]]
@@ -149,9 +151,9 @@ def _poi_layers(group: str, kinds: list[str], minzoom: int) -> list[dict[str, An
     return [
         {"id": f"pois-{group}", "type": "circle", "source": "osm", "source-layer": "pois",
          "minzoom": minzoom, "filter": kind_filter,
-         "paint": {"circle-radius": ["interpolate", ["linear"], ["zoom"], 11, 2.5, 16, 5],
-                   "circle-color": colour, "circle-stroke-color": "#ffffff",
-                   "circle-stroke-width": 1}},
+         "paint": {"circle-radius": ["interpolate", ["linear"], ["zoom"], 11, 2, 16, 3.5],
+                   "circle-color": colour, "circle-opacity": 0.6,
+                   "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5}},
         {"id": f"poi-labels-{group}", "type": "symbol", "source": "osm",
          "source-layer": "pois", "minzoom": minzoom + 1,
          "filter": ["all", ["has", "name"], kind_filter],

@@ -31,6 +31,7 @@ from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from dispatch.clock import ClockBounds, check_reported_time, server_now
 from dispatch.context import AppContext
 from dispatch.database.core import session_scope
 from dispatch.errors import Busy, Forbidden
@@ -241,9 +242,10 @@ async def accept_ping(ctx: AppContext, live: LivePositions, *, unit_id: int,
                       station_scope: int | None, lat: float, lon: float,
                       accuracy_m: float | None, ts: datetime) -> tuple[bool, str | None]:
     """Record a handset's fix: (accepted, reason), as `service.record_position` answers."""
-    from dispatch.units.service import OLDER_FIX, check_fix_time
+    from dispatch.units.service import OLDER_FIX
 
-    check_fix_time(ts)
+    bounds = ClockBounds.from_settings(ctx.settings)
+    check_reported_time(ts, field="ts", received=server_now(), bounds=bounds)
     if not ctx.extras.get("unit_stations"):
         await _seed_or_skip(ctx, live)
     station_id = await _unit_station(ctx, unit_id=unit_id, station_scope=station_scope)
@@ -265,7 +267,7 @@ async def accept_ping(ctx: AppContext, live: LivePositions, *, unit_id: int,
         ACCEPTED.labels("database").inc()
         return await run_in_threadpool(_record_in_database, ctx, unit_id=unit_id,
                                        station_scope=station_scope, lat=lat, lon=lon,
-                                       accuracy_m=accuracy_m, ts=ts)
+                                       accuracy_m=accuracy_m, ts=ts, bounds=bounds)
     return (True, None) if result == 1 else (False, OLDER_FIX)
 
 

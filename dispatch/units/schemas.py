@@ -23,7 +23,10 @@ class PositionPing(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
-    ts: datetime
+    ts: datetime = Field(description=(
+        "when the handset took the fix, with a timezone. Refused (422) if more than "
+        "HANDSET_CLOCK_SKEW_S (30 s) in the future or HANDSET_MAX_DELAY_S (15 min) in the past "
+        "by the server's clock"))
 
 
 class UnitStatusChange(BaseModel):

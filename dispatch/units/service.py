@@ -6,12 +6,13 @@ unit shown "available" while it is on scene gets sent to a second incident.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit.service import record_change, record_status
+from dispatch.clock import DEFAULT_BOUNDS, ClockBounds, check_reported_time, server_now
 from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from dispatch.events.outbox import emit
 from dispatch.events.streams import UNITS
@@ -30,8 +31,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "busy": frozenset({"available", "out_of_service"}),
     "out_of_service": frozenset({"available"}),
 }
-# A fix taken this far in the future is a broken handset clock, not a position.
-MAX_CLOCK_SKEW = timedelta(minutes=2)
 
 
 def create_unit(session: Session, *, call_sign: str, station_id: int, kind: str,
@@ -99,16 +98,9 @@ def change_status(session: Session, *, unit: Unit, status: str, actor: str) -> U
 OLDER_FIX = "older than the last known position"
 
 
-def check_fix_time(ts: datetime, *, now: datetime | None = None) -> None:
-    if ts.tzinfo is None:
-        raise Invalid("ts must carry a timezone (ISO-8601 with Z or an offset)")
-    if ts - (now or datetime.now(UTC)) > MAX_CLOCK_SKEW:
-        raise Invalid(f"ts {ts.isoformat()} is in the future; check the handset clock")
-
-
 def record_position(session: Session, *, unit: Unit, lat: float, lon: float,
-                    accuracy_m: float | None, ts: datetime,
-                    now: datetime | None = None) -> tuple[bool, str | None]:
+                    accuracy_m: float | None, ts: datetime, now: datetime | None = None,
+                    bounds: ClockBounds = DEFAULT_BOUNDS) -> tuple[bool, str | None]:
     """Store a GPS fix unless it is older than the one we have (queued pings arrive late).
 
     Returns (accepted, reason). An older fix is not an error: the handset replays its queue
@@ -116,7 +108,7 @@ def record_position(session: Session, *, unit: Unit, lat: float, lon: float,
     simulation, and pings while Redis is unreachable); the API's usual path is
     `positions.LivePositions`, which applies the same rule in Redis.
     """
-    check_fix_time(ts, now=now)
+    check_reported_time(ts, field="ts", received=now or server_now(), bounds=bounds)
     if unit.last_position_at is not None and ts <= unit.last_position_at:
         return False, OLDER_FIX
     unit.last_lat, unit.last_lon, unit.last_accuracy_m = lat, lon, accuracy_m

@@ -203,9 +203,10 @@ def test_assignment_lifecycle_moves_unit_incident_and_milestones(session: Sessio
     with pytest.raises(Forbidden):
         assignments.get_assignment(session, assignment_id=assignment.id, station_scope=model.id)
     steps = [("acknowledged", 40), ("en_route", 50), ("on_scene", 400)]
-    for status, seconds in steps:
+    for status, seconds in steps:  # each reported 5 s after it happened
         assignments.change_status(session, assignment=assignment, status=status, actor="sho1",
-                                  at=T0 + timedelta(seconds=seconds))
+                                  at=T0 + timedelta(seconds=seconds),
+                                  received=T0 + timedelta(seconds=seconds + 5))
     # A handset retrying a step it already took is harmless.
     assignments.change_status(session, assignment=assignment, status="on_scene", actor="sho1")
     assert (unit.status, incident.status) == ("on_scene", "on_scene")
@@ -213,12 +214,16 @@ def test_assignment_lifecycle_moves_unit_incident_and_milestones(session: Sessio
         incidents.update_incident(session, incident=incident, actor="d1",
                                   changes={"status": "closed", "disposition": "arrest_made"})
     assignments.change_status(session, assignment=assignment, status="cleared", actor="sho1",
-                              at=T0 + timedelta(seconds=900))
+                              at=T0 + timedelta(seconds=900), received=T0 + timedelta(seconds=900))
     assert unit.status == "available"
     reached = {m.milestone: (m.reached_at - T0).total_seconds()
                for m in incidents.milestones(session, incident_id=incident.id)}
     assert reached == {"call_received": 0, "incident_created": 0, "unit_dispatched": 30,
                        "unit_acknowledged": 40, "unit_en_route": 50, "unit_on_scene": 400}
+    received = {m.milestone: (m.received_at - T0).total_seconds()
+                for m in incidents.milestones(session, incident_id=incident.id)}
+    assert received == {"call_received": 0, "incident_created": 0, "unit_dispatched": 30,
+                        "unit_acknowledged": 45, "unit_en_route": 55, "unit_on_scene": 405}
     incidents.update_incident(session, incident=incident, actor="d1",
                               changes={"status": "closed", "disposition": "arrest_made"})
     assert incident.status == "closed"

@@ -101,3 +101,25 @@ def test_without_webgl_the_console_falls_back_to_road_lines(open_console,
     page.wait_for_selector("#map[data-roads]", state="attached", timeout=60_000)
     assert int(page.get_attribute("#map", "data-roads")) > 1000
     assert page.get_attribute("#map", "data-basemap") is None
+
+
+URDU_AT = """async ([lat, lon]) => {
+  const map = document.querySelector('#map').h15Map;
+  const gl = map.h15Basemap;
+  const drawn = new Promise((resolve) => gl.once('idle', resolve));
+  map.setView([lat, lon], 15, { animate: false });
+  await drawn;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return gl.queryRenderedFeatures({ layers: ['places'] }).map((f) => f.properties.name);
+}"""
+
+
+def test_urdu_names_are_labelled_in_urdu(open_console, station_server) -> None:
+    """G-7, Islamabad, is tagged name:ur = "جی - 7": its label is drawn (MapLibre shapes and
+    orders it right to left with the device's fonts; see basemap-urdu-g7.png)."""
+    server, _, _ = station_server
+    page = open_console(server, "/console/supervisor", "sup")
+    page.wait_for_selector("#map[data-basemap='vector']", state="attached", timeout=60_000)
+    names = page.evaluate(URDU_AT, [33.7066, 73.0690])
+    screenshot(page, "basemap-urdu-g7")
+    assert "جی - 7" in names

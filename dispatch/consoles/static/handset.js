@@ -174,6 +174,17 @@ function tap(status) {
   flush();
 }
 
+// A step sent within a second of the tap goes without `at`: the server's time is then used, so
+// a phone whose clock is wrong still reports live steps. Only a step that waited in the queue
+// carries the time it was tapped (both read on this phone's clock, so its error cancels).
+const LIVE_MS = 1000;
+function sendable(item) {
+  if (item.kind !== "status" || !item.body.at) return item.body;
+  if (Date.now() - Date.parse(item.body.at) > LIVE_MS) return item.body;
+  const { at, ...live } = item.body;
+  return live;
+}
+
 function readOutbox() {
   try { return JSON.parse(localStorage.getItem(OUTBOX_KEY) || "[]"); } catch { return []; }
 }
@@ -209,7 +220,7 @@ async function flush() {
       const item = items[0];
       let result;
       try {
-        result = await api(item.path, { method: "POST", body: item.body });
+        result = await api(item.path, { method: "POST", body: sendable(item) });
       } catch (error) {
         if (error instanceof NetworkError) break;
         throw error;
