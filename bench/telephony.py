@@ -14,6 +14,8 @@
   per stream-second (CPU time counts only while the server ran, so it is what a dedicated
   core would give, within the noise of a shared machine).
 * ``frames_lost``: audio frames lost (sent minus delivered, plus dropped) at that level.
+* ``real_asterisk``: simultaneous calls through a real Asterisk 22 (see ``telephony_real.py``):
+  recorded, transcribed live, transcribed after hang-up, transcript delay p50/p95 of each.
 """
 
 from __future__ import annotations
@@ -335,6 +337,10 @@ def run(quick: bool = False) -> dict:
     result = measure_ami(calls=20 if quick else 400, repeats=1 if quick else 5)
     levels = [20, 50] if quick else [100, 200, 300, 400, 600, 800, 1000]
     result |= measure_streams(levels, seconds=1.0 if quick else 4.0)
+    from bench.telephony_real import measure_real_asterisk
+
+    result["real_asterisk"] = measure_real_asterisk(calls=4 if quick else 20,
+                                                    live_limit=1 if quick else 4)
     if hasattr(os, "getloadavg"):
         result["load_average_1m"] = round(os.getloadavg()[0], 2)
     result["cpus"] = os.cpu_count()

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     ami_username: str = "dispatch"
     ami_secret: str | None = Field(default=None, repr=False)
     audiosocket_bind: str = "127.0.0.1:9092"
+    # Punjab Emergency I (POST /calls/{id}/conference): how long an SHO's phone rings before
+    # the console is told "no answer", and how a bare phone number is dialled.
+    sho_answer_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    outbound_dial: str = "PJSIP/{number}@trunk"
+    # Calls the gateway recognises live at once (bench asr: calls per core x cores); calls
+    # beyond it are recorded and transcribed by the asr workers right after hang-up.
+    asr_live_calls: int = Field(default=4, ge=0, le=10_000)
 
     asr_engine: Literal["vosk", "whisper"] = "vosk"
     asr_model_path: str | None = None

@@ -36,8 +36,10 @@ class _Live:
         await self.sink.dtmf(digit)
 
     async def closed(self, reason: str) -> None:
-        self.owner.live -= 1
-        await self.sink.closed(reason)
+        try:
+            await self.sink.closed(reason)  # the last final is decoded here
+        finally:
+            self.owner.live -= 1
 
 
 class _Deferred:

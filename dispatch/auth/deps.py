@@ -50,6 +50,9 @@ _lists_lock = threading.Lock()
 
 
 def _list_for(engine: Engine) -> _RevocationList:
+    found = _lists.get(engine)  # every ping asks: no lock once the list exists
+    if found is not None:
+        return found
     with _lists_lock:
         found = _lists.get(engine)
         if found is None:

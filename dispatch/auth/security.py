@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -72,19 +73,19 @@ def issue_token(*, username: str, role: str, station_id: int | None, key: str,
 # and verifying the signature again each time was an eighth of a ping's cost. The expiry is
 # still checked on every use; revocation is checked by the caller.
 _VERIFIED_MAX = 50_000
-_verified: dict[tuple[str, str], TokenClaims] = {}
+_verified: dict[tuple[str, str], tuple[TokenClaims, float]] = {}  # with the expiry as epoch s
 
 
 def decode_token(token: str, *, key: str) -> TokenClaims:
     cached = _verified.get((key, token))
     if cached is not None:
-        if cached.expires_at <= datetime.now(UTC):
+        if cached[1] <= time.time():
             raise TokenError("token expired; log in again")
-        return cached
+        return cached[0]
     claims = _decode_and_verify(token, key=key)
     if len(_verified) >= _VERIFIED_MAX:
         _verified.clear()
-    _verified[(key, token)] = claims
+    _verified[(key, token)] = (claims, claims.expires_at.timestamp())
     return claims
 
 

@@ -34,6 +34,9 @@ class Call(Base):
     aml_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     aml_radius_m: Mapped[float | None] = mapped_column(Float, nullable=True)
     aml_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # live (recognised as it is spoken), pending (beyond live capacity: transcribed after
+    # hang-up by the asr workers) or post_call (that transcript is in)
+    transcript_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     segments: Mapped[list[TranscriptSegment]] = relationship(

@@ -48,6 +48,10 @@ def apply_event(session: Session, event: Event) -> None:
                 log.info("reconciled with Asterisk: %d call(s) ended while unwatched (%s)",
                          len(closed), ", ".join(c.linkedid for c in closed))
             return
+        if event.type == "call.transcript_mode":
+            service.set_transcript_mode(session, audiosocket_uuid=str(
+                event.data["audiosocket_uuid"]), mode=str(event.data["mode"]))
+            return
         if event.type not in service.GATEWAY_EVENTS:
             return  # our own announcements for the consoles (call.updated, call.aml)
         service.apply_call_event(session, event_type=event.type, data=event.data)

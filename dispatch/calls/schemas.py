@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TranscriptSegmentRead(BaseModel):
@@ -48,5 +48,29 @@ class CallRead(BaseModel):
     aml_lon: float | None
     aml_radius_m: float | None
     aml_at: datetime | None
+    transcript_mode: str | None = None
     segments: list[TranscriptSegmentRead] = []
     legs: list[CallLegRead] = []
+
+
+class ConferenceCreate(BaseModel):
+    """Whom to bring into the call: exactly one of a unit (its station's SHO), a station (its
+    SHO) or a number (a phone number, or a dial string such as ``PJSIP/sho-cantt``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: int | None = Field(default=None, gt=0)
+    station_id: int | None = Field(default=None, gt=0)
+    number: str | None = Field(default=None, min_length=3, max_length=160)
+
+
+class ConferenceRequested(BaseModel):
+    """Accepted: the gateway rings the phone; ``call.conference`` events on ``h15:calls``
+    report ``ringing``, ``answered``, ``unanswered`` (with a reason) or ``failed``."""
+
+    request_id: str
+    call_id: int
+    dial: str
+    label: str
+    answer_timeout_s: float
+    status: str

@@ -24,7 +24,7 @@ STATE_ORDER = {"ringing": 0, "answered": 1, "ended": 2}
 CALL_EVENT_STATES = {"call.ringing": "ringing", "call.answered": "answered", "call.ended": "ended"}
 # What the telephony gateway publishes; `call.updated` is ours (for consoles), never folded back.
 GATEWAY_EVENTS = frozenset({*CALL_EVENT_STATES, "call.audiosocket_linked", "call.dtmf",
-                            "call.resynced", "call.leg"})
+                            "call.resynced", "call.leg", "call.conference"})
 # After every (re)connect the gateway lists the calls Asterisk still carries; the others ended
 # while nobody watched (a gateway killed mid-call, a link down at hang-up).
 RECONCILE_EVENT = "calls.reconciled"
@@ -77,6 +77,10 @@ def apply_call_event(session: Session, *, event_type: str, data: dict[str, Any])
     elif event_type == "call.leg":
         _apply_leg(session, call=call, leg=data.get("leg") or {})
     session.flush()
+    if event_type in ("call.leg", "call.conference"):
+        from dispatch.calls.conference import audit_gateway_event
+
+        audit_gateway_event(session, call=call, event_type=event_type, data=data)
     if created or state is not None:
         emit(session, CALLS, "call.updated", call_summary(call))
     return call
@@ -130,7 +134,25 @@ def call_summary(call: Call) -> dict[str, Any]:
         "answered_at": call.answered_at.isoformat() if call.answered_at else None,
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "incident_id": call.incident_id,
+        "transcript_mode": call.transcript_mode,
     }
+
+
+def set_transcript_mode(session: Session, *, audiosocket_uuid: str, mode: str) -> Call:
+    """Live or post-call transcript; ``post_call`` (done) is never undone by a late ``pending``.
+
+    Raises NotFound while the UUID is not linked, so the event is retried, not dropped.
+    """
+    if mode not in ("live", "pending", "post_call"):
+        raise Invalid(f"transcript mode must be live, pending or post_call, not '{mode}'")
+    call = session.scalar(select(Call).where(Call.audiosocket_uuid == audiosocket_uuid))
+    if call is None:
+        raise NotFound(f"no call linked to AudioSocket UUID {audiosocket_uuid} yet")
+    if call.transcript_mode != "post_call":
+        call.transcript_mode = mode
+        session.flush()
+        emit(session, CALLS, "call.updated", call_summary(call))
+    return call
 
 
 def add_transcript(session: Session, *, audiosocket_uuid: str, seq: int, kind: str, text: str,

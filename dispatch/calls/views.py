@@ -4,9 +4,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from dispatch.auth.deps import CurrentUser, DbSession, require_roles
+from dispatch.auth.deps import CurrentUser, DbSession, get_context, require_roles
 from dispatch.calls import service
-from dispatch.calls.schemas import CallRead
+from dispatch.calls.conference import request_conference
+from dispatch.calls.schemas import CallRead, ConferenceCreate, ConferenceRequested
+from dispatch.context import AppContext
 from dispatch.ids import Id
 
 router = APIRouter(prefix="/calls", tags=["calls"])
@@ -27,3 +29,18 @@ def list_calls(
 def get_call(call_id: Id, db: DbSession,
              _: CurrentUser = Depends(require_roles(*CALL_READERS))) -> CallRead:
     return CallRead.model_validate(service.get_call(db, call_id=call_id))
+
+
+@router.post("/{call_id}/conference", response_model=ConferenceRequested, status_code=202)
+def conference(call_id: Id, body: ConferenceCreate, db: DbSession,
+               user: CurrentUser = Depends(require_roles("call_taker", "dispatcher")),
+               ctx: AppContext = Depends(get_context)) -> ConferenceRequested:
+    """Punjab Emergency I: bring the SHO's phone into the live call (caller, SHO and
+    call-taker in one conference; the call-taker may leave). 409 when the call has ended or
+    the station has no dial string; an SHO who does not answer within `SHO_ANSWER_TIMEOUT_S`
+    is reported as a `call.conference` event with status `unanswered`."""
+    return ConferenceRequested.model_validate(request_conference(
+        db, call_id=call_id, actor=user.username, unit_id=body.unit_id,
+        station_id=body.station_id, number=body.number,
+        answer_timeout_s=ctx.settings.sho_answer_timeout_s,
+        outbound_dial=ctx.settings.outbound_dial))

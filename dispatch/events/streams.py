@@ -21,6 +21,8 @@ UNITS = "h15:units"
 ALERTS = "h15:alerts"
 CONGESTION = "h15:congestion"
 STREAMS = (CALLS, TRANSCRIPTS, INCIDENTS, UNITS, ALERTS, CONGESTION)
+# Commands for the telephony gateway (bring an SHO into a call); only the gateway reads it.
+TELEPHONY = "h15:telephony"
 
 # Streams are trimmed approximately to this many entries; the database is the long-term record.
 DEFAULT_MAXLEN = 200_000

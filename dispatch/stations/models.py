@@ -16,6 +16,8 @@ class Station(Base):
     name: Mapped[str] = mapped_column(String(200))
     name_ur: Mapped[str | None] = mapped_column(String(200), nullable=True)
     district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # How the station's SHO phone is dialled into a live call (PJSIP/... in production).
+    dial: Mapped[str | None] = mapped_column(String(160), nullable=True)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     # GeoJSON Polygon or MultiPolygon geometry; null until a jurisdiction is drawn.

@@ -15,6 +15,8 @@ class StationCreate(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     jurisdiction: dict[str, Any] | None = None
+    dial: str | None = Field(default=None, max_length=160, pattern=r"^[A-Za-z0-9]+/\S+$",
+                             description="dial string of the phone, e.g. PJSIP/sho-civil-lines")
 
 
 class StationRead(BaseModel):
@@ -28,3 +30,4 @@ class StationRead(BaseModel):
     lat: float
     lon: float
     jurisdiction: dict[str, Any] | None
+    dial: str | None = None

@@ -15,7 +15,8 @@ from dispatch.stations.models import Station
 
 def create_station(session: Session, *, code: str, name: str, lat: float, lon: float,
                    jurisdiction: dict[str, Any] | None = None, name_ur: str | None = None,
-                   district: str | None = None, actor: str = "system") -> Station:
+                   district: str | None = None, dial: str | None = None,
+                   actor: str = "system") -> Station:
     if jurisdiction is not None:
         try:
             validate_polygon(jurisdiction)
@@ -24,7 +25,7 @@ def create_station(session: Session, *, code: str, name: str, lat: float, lon: f
     if session.scalar(select(Station).where(Station.code == code)) is not None:
         raise Conflict(f"station code '{code}' already exists")
     station = Station(code=code, name=name, name_ur=name_ur, district=district, lat=lat,
-                      lon=lon, jurisdiction=jurisdiction)
+                      lon=lon, jurisdiction=jurisdiction, dial=dial)
     session.add(station)
     session.flush()
     record_change(session, actor=actor, action="station.create", entity_type="station",

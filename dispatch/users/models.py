@@ -19,6 +19,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The dial string of this person's phone (an SHO brought into a call, a call-taker's desk).
+    dial: Mapped[str | None] = mapped_column(String(160), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

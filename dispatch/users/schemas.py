@@ -12,6 +12,8 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=4, max_length=256)
     role: Role
     station_id: int | None = None
+    dial: str | None = Field(default=None, max_length=160, pattern=r"^[A-Za-z0-9]+/\S+$",
+                             description="dial string of the phone, e.g. PJSIP/sho-civil-lines")
 
 
 class UserRead(BaseModel):
@@ -22,6 +24,7 @@ class UserRead(BaseModel):
     role: str
     station_id: int | None
     active: bool
+    dial: str | None = None
 
 
 class Token(BaseModel):

@@ -20,7 +20,8 @@ def get_by_username(session: Session, *, username: str) -> User | None:
 
 
 def create_user(session: Session, *, username: str, password: str, role: str,
-                station_id: int | None = None, actor: str = "system") -> User:
+                station_id: int | None = None, dial: str | None = None,
+                actor: str = "system") -> User:
     if role not in ROLES:
         raise Invalid(f"unknown role '{role}'; roles: {', '.join(ROLES)}")
     if role == "sho" and station_id is None:
@@ -30,7 +31,7 @@ def create_user(session: Session, *, username: str, password: str, role: str,
     if get_by_username(session, username=username) is not None:
         raise Conflict(f"user '{username}' already exists")
     user = User(username=username, password_hash=hash_password(password), role=role,
-                station_id=station_id)
+                station_id=station_id, dial=dial)
     session.add(user)
     session.flush()
     record_change(session, actor=actor, action="user.create", entity_type="user",

@@ -69,6 +69,6 @@ def create_user(
 ) -> UserRead:
     created = service.create_user(db, username=body.username, password=body.password,
                                   role=body.role, station_id=body.station_id,
-                                  actor=user.username)
+                                  dial=body.dial, actor=user.username)
     return UserRead.model_validate(created)
 

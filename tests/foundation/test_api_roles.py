@@ -35,6 +35,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/units/{unit_id}/status"): {"sho", "dispatcher", "supervisor", "admin"},
     ("GET", "/api/v1/calls"): {"call_taker", "dispatcher", "supervisor", "admin"},
     ("GET", "/api/v1/calls/{call_id}"): {"call_taker", "dispatcher", "supervisor", "admin"},
+    ("POST", "/api/v1/calls/{call_id}/conference"): {"call_taker", "dispatcher", "admin"},
     ("POST", "/api/v1/incidents"): {"call_taker", "dispatcher", "supervisor", "admin"},
     ("GET", "/api/v1/incidents"): ALL,
     ("GET", "/api/v1/incidents/{incident_id}"): ALL,

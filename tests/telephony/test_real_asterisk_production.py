@@ -175,3 +175,73 @@ async def _roles(legs, wanted: set[str]) -> dict[str, dict] | None:  # type: ign
 
 async def _left(legs, role: str) -> bool:  # type: ignore[no-untyped-def]
     return any(leg["role"] == role and leg["left_at"] for leg in (await legs).values())
+
+
+async def test_conference_through_the_api_rings_the_stations_sho_and_audits_each_step(
+    real_rig: RealRig, ctx: AppContext, client: TestClient
+) -> None:
+    from dispatch.audit.models import AuditEntry
+    from dispatch.events.streams import AsyncEventStreams
+    from dispatch.runtime import read_telephony_commands
+    from dispatch.stations.service import create_station
+
+    real_rig.start_asterisk(
+        dialplan=production_dialplan(sho_clip=clip("en3_tel8k"),
+                                     caller_clips=(clip("en1_tel8k"),)),
+        queues=queues_with_members("Local/taker@h15test-calltaker/n"))
+    gateway = await real_rig.start_gateway()
+    await asyncio.wait_for(gateway.ami.ready.wait(), 15)
+    reader = asyncio.create_task(read_telephony_commands(AsyncEventStreams(real_rig.redis),
+                                                         gateway))
+    persister = Persister(sessions=ctx.sessions, streams=ctx.events, reclaim_idle_ms=50)
+    persister.start()
+    try:
+        with session_scope(ctx.sessions) as session:
+            station = create_station(session, code="CL", name="Civil Lines", lat=31.56,
+                                     lon=74.32, dial="Local/sho@h15test-sho/n").id
+        await real_rig.call("03001010101", context="helpline",
+                            caller_context=("h15test-caller", "talk"))
+        answered = await real_rig.wait_event("call.answered", number="03001010101")
+
+        def live_call() -> int | None:
+            with ctx.sessions() as session:
+                call = get_by_linkedid(session, linkedid=answered["linkedid"])
+                return call.id if call is not None and call.state == "answered" else None
+
+        call_id = await wait_until(live_call)
+        headers = _login(client, ctx, "taker2", "call_taker")
+        url = f"/api/v1/calls/{call_id}/conference"
+        both = client.post(url, json={"station_id": station, "number": "03001234567"},
+                           headers=headers)
+        assert both.status_code == 422 and "exactly one" in both.json()["detail"]
+        response = client.post(url, json={"station_id": station}, headers=headers)
+        assert response.status_code == 202, response.text
+        body = response.json()
+        assert body["dial"] == "Local/sho@h15test-sho/n" and body["label"] == "SHO Civil Lines"
+
+        ringing = await real_rig.wait_event("call.conference", linkedid=answered["linkedid"])
+        assert ringing["request_id"] == body["request_id"] and ringing["status"] == "ringing"
+        await real_rig.wait_event("call.ended", linkedid=answered["linkedid"], timeout=40)
+        await persisted_call(ctx, answered["linkedid"])
+        call = client.get(f"/api/v1/calls/{call_id}", headers=headers).json()
+        (sho,) = [leg for leg in call["legs"] if leg["role"] == "sho"]
+        assert sho["dial"] == "Local/sho@h15test-sho/n" and sho["left_at"]
+        assert client.post(url, json={"station_id": station},
+                           headers=headers).status_code == 409  # the call has ended
+        with ctx.sessions() as session:
+            actions = [a for (a,) in session.query(AuditEntry.action).filter(
+                AuditEntry.entity_type == "call", AuditEntry.entity_id == str(call_id))]
+        for action in ("call.conference_requested", "call.conference_ringing",
+                       "call.conference_answered", "call.leg_joined", "call.leg_left"):
+            assert action in actions, (action, actions)
+    finally:
+        reader.cancel()
+        persister.stop()
+
+
+def _login(client: TestClient, ctx: AppContext, username: str, role: str) -> dict[str, str]:
+    with session_scope(ctx.sessions) as session:
+        create_user(session, username=username, password="pw-" + username, role=role)
+    token = client.post("/api/v1/auth/token",
+                        data={"username": username, "password": "pw-" + username}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
