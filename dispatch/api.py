@@ -17,6 +17,7 @@ from dispatch.alerts.views import router as alerts_router
 from dispatch.assignments.views import router as assignments_router
 from dispatch.audit.views import router as audit_router
 from dispatch.auth.deps import require_metrics_reader
+from dispatch.boards.views import router as boards_router
 from dispatch.calls.views import router as calls_router
 from dispatch.cameras.views import router as cameras_router
 from dispatch.consoles.views import router as consoles_router
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     # Units first: routes are matched in order, and GPS pings are most of the traffic.
     for router in (units_router, users_router, stations_router, calls_router, incidents_router,
                    assignments_router, alerts_router, audit_router, intake_router, kpi_router,
-                   maps_router, cameras_router):
+                   maps_router, cameras_router, boards_router):
         api.include_router(router)
     api.add_api_route("/health", health, methods=["GET"], tags=["operations"])
     api.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"])

@@ -1,0 +1,87 @@
+"""`GET /boards/queue` and `GET /boards/units`: the control room's incident queue and unit
+status board (thin: the rules are in `dispatch.boards.service`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, StationScope, require_roles
+from dispatch.boards import service
+
+router = APIRouter(tags=["boards"])
+
+
+class ClockRead(BaseModel):
+    milestone: str
+    started_at: datetime
+    elapsed_s: float
+    target_s: float
+    fraction: float
+    tier: str | None
+
+
+class QueueEntryRead(BaseModel):
+    id: int
+    priority: str
+    incident_type: str
+    status: str
+    station_id: int | None
+    location_text: str | None
+    created_at: datetime
+    age_s: float
+    clock: ClockRead | None
+
+
+class QueueRead(BaseModel):
+    now: datetime
+    incidents: list[QueueEntryRead]
+
+
+class UnitOnBoard(BaseModel):
+    id: int
+    call_sign: str
+    kind: str
+    status: str
+    fix_age_s: float | None
+
+
+class StationBoardRead(BaseModel):
+    station_id: int
+    code: str
+    name: str
+    counts: dict[str, int]
+    units: list[UnitOnBoard]
+
+
+class UnitBoardRead(BaseModel):
+    now: datetime
+    stations: list[StationBoardRead]
+
+
+@router.get("/boards/queue", response_model=QueueRead)
+async def queue(db: DbSession, scope: StationScope,
+                _: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> QueueRead:
+    """Open incidents, P1 first and oldest first within a priority; each with the milestone it
+    waits for, that clock's elapsed seconds against its target (`config/alerts.toml`) and the
+    alert tier reached. An SHO sees their own station's incidents."""
+    now = datetime.now(UTC)
+    entries = await run_in_threadpool(
+        lambda: service.incident_queue(db, now=now, station_scope=scope))
+    return QueueRead(now=now, incidents=[QueueEntryRead.model_validate(e, from_attributes=True)
+                                         for e in entries])
+
+
+@router.get("/boards/units", response_model=UnitBoardRead)
+async def units(db: DbSession, scope: StationScope,
+                _: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> UnitBoardRead:
+    """Each station's units with their status, the count per status, and the age of each
+    unit's last GPS fix. An SHO sees their own station."""
+    now = datetime.now(UTC)
+    boards = await run_in_threadpool(
+        lambda: service.unit_board(db, now=now, station_scope=scope))
+    return UnitBoardRead(now=now, stations=[StationBoardRead.model_validate(
+        b, from_attributes=True) for b in boards])
