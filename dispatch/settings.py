@@ -72,8 +72,13 @@ class Settings(BaseSettings):
     # beyond it are recorded and transcribed by the asr workers right after hang-up.
     asr_live_calls: int = Field(default=4, ge=0, le=10_000)
 
-    asr_engine: Literal["vosk", "whisper"] = "vosk"
+    asr_engine: Literal["vosk", "whisper"] = "whisper"
     asr_model_path: str | None = None
+    # A call's language: the deployment default, and what per-call detection may choose.
+    asr_language: str = "ur"
+    asr_languages: str = "ur,en,pa"
+    # Where models shipped in parts are joined (default: ~/.cache/helpline15/models).
+    model_cache_dir: str | None = None
     map_path: str = ""
     map_dir: str = "maps"
     recordings_dir: str = "recordings"

@@ -1,5 +1,5 @@
 """`GET /boards/queue` and `GET /boards/units`: the control room's incident queue and unit
-status board (thin: the rules are in `dispatch.boards.service`)."""
+status board (thin: the rules, and the shapes returned, are in `dispatch.boards.service`)."""
 
 from __future__ import annotations
 
@@ -10,56 +10,19 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, StationScope, require_roles
-from dispatch.boards import service
+from dispatch.boards.service import QueueEntry, StationBoard, incident_queue, unit_board
 
 router = APIRouter(tags=["boards"])
 
 
-class ClockRead(BaseModel):
-    milestone: str
-    started_at: datetime
-    elapsed_s: float
-    target_s: float
-    fraction: float
-    tier: str | None
-
-
-class QueueEntryRead(BaseModel):
-    id: int
-    priority: str
-    incident_type: str
-    status: str
-    station_id: int | None
-    location_text: str | None
-    created_at: datetime
-    age_s: float
-    clock: ClockRead | None
-
-
 class QueueRead(BaseModel):
     now: datetime
-    incidents: list[QueueEntryRead]
-
-
-class UnitOnBoard(BaseModel):
-    id: int
-    call_sign: str
-    kind: str
-    status: str
-    fix_age_s: float | None
-
-
-class StationBoardRead(BaseModel):
-    station_id: int
-    code: str
-    name: str
-    counts: dict[str, int]
-    units: list[UnitOnBoard]
+    incidents: list[QueueEntry]
 
 
 class UnitBoardRead(BaseModel):
     now: datetime
-    stations: list[StationBoardRead]
+    stations: list[StationBoard]
 
 
 @router.get("/boards/queue", response_model=QueueRead)
@@ -69,10 +32,8 @@ async def queue(db: DbSession, scope: StationScope,
     waits for, that clock's elapsed seconds against its target (`config/alerts.toml`) and the
     alert tier reached. An SHO sees their own station's incidents."""
     now = datetime.now(UTC)
-    entries = await run_in_threadpool(
-        lambda: service.incident_queue(db, now=now, station_scope=scope))
-    return QueueRead(now=now, incidents=[QueueEntryRead.model_validate(e, from_attributes=True)
-                                         for e in entries])
+    entries = await run_in_threadpool(lambda: incident_queue(db, now=now, station_scope=scope))
+    return QueueRead(now=now, incidents=entries)
 
 
 @router.get("/boards/units", response_model=UnitBoardRead)
@@ -81,7 +42,5 @@ async def units(db: DbSession, scope: StationScope,
     """Each station's units with their status, the count per status, and the age of each
     unit's last GPS fix. An SHO sees their own station."""
     now = datetime.now(UTC)
-    boards = await run_in_threadpool(
-        lambda: service.unit_board(db, now=now, station_scope=scope))
-    return UnitBoardRead(now=now, stations=[StationBoardRead.model_validate(
-        b, from_attributes=True) for b in boards])
+    boards = await run_in_threadpool(lambda: unit_board(db, now=now, station_scope=scope))
+    return UnitBoardRead(now=now, stations=boards)

@@ -22,13 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from telephony.speech.audio import pcm16_to_float32, resample_pcm16
 from telephony.speech.config import ModelSpec, SpeechConfig, SpeechConfigError
 from telephony.speech.tuning import tuned_vosk_model
+
+if TYPE_CHECKING:
+    from telephony.speech.whisper import GuardedWhisper
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -156,6 +159,7 @@ class SpeechEngines:
         self._warm: dict[str, deque[VoskRecognizer]] = {}
         self._vosk_paths: dict[str, Path] = {}
         self._refills: set[asyncio.Future[Any]] = set()
+        self._guarded: dict[str, GuardedWhisper] = {}
         self._closed = False
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -166,7 +170,7 @@ class SpeechEngines:
     async def start(self) -> None:
         """Load the default model(s) and fill the warm pool before the first call arrives."""
         spec = self.config.model()
-        spec.check()
+        await self.run(spec.ready)
         if spec.engine == "vosk":
             await self.run(load_vosk_model, self.vosk_model_path(spec))
             # at start-up the decode threads are idle: warm in parallel on them
@@ -175,7 +179,8 @@ class SpeechEngines:
             )
             self._warm.setdefault(spec.name, deque()).extend(warmed)
         else:
-            await self.run(self.whisper, spec.name)
+            guarded = await self.run(self.guarded, spec.name)
+            await self.run(guarded.warm)
 
     def vosk_model_path(self, spec: ModelSpec) -> Path:
         """The folder Vosk loads for `spec`: the model itself, or its decoder-tuned twin."""
@@ -233,7 +238,26 @@ class SpeechEngines:
             cpu_threads=self.config.whisper_threads,
             compute_type=self.config.whisper_compute_type,
             beam_size=self.config.whisper_beam_size,
+            window_s=self.config.whisper_window_s,
         )
+
+    def guarded(self, model_name: str | None = None) -> GuardedWhisper:
+        """The live-call whisper path for a model (one per model and process: loaded once)."""
+        from telephony.speech.whisper import GuardedWhisper
+
+        spec = self.config.model(model_name)
+        with _load_lock:
+            found = self._guarded.get(spec.name)
+        if found is None:
+            found = GuardedWhisper(
+                self.whisper(spec.name),
+                languages=self.config.languages,
+                language_default=self.config.language_default,
+                vocabulary=self.config.vocabulary,
+            )
+            with _load_lock:
+                found = self._guarded.setdefault(spec.name, found)
+        return found
 
     def close(self) -> None:
         """Synchronous shutdown (for callers without a loop); prefer `await aclose()`."""
@@ -270,7 +294,12 @@ class WhisperEngine:
         cpu_threads: int = 1,
         compute_type: str = "int8",
         beam_size: int = 5,
+        window_s: int | None = None,
     ) -> None:
+        """`window_s`: whisper's audio window (30 s as trained; live calls use less, see
+        `SpeechConfig.whisper_window_s`)."""
+        spec.ready()
+        self.window_s = window_s
         self.spec = spec
         self.beam_size = beam_size
         self.model = load_whisper_model(spec.path, cpu_threads, compute_type)

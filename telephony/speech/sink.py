@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from telephony.speech.engines import SpeechEngines, VoskRecognizer
+from telephony.speech.live import LiveWhisper
+from telephony.speech.roman import roman_urdu
 from telephony.speech.vad import VadConfig, VadSegmenter
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ CALL_SAMPLE_RATE = 8000
 # first partial ~0.15 s sooner than 100 ms pieces at the same CPU cost; 20 ms cost +25 % CPU.
 FEED_BYTES = 640
 BACKLOG_WARN_S = 5.0
+WHISPER_STEP_BYTES = 1600  # whisper calls see the audio 0.1 s at a time, however it arrived
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class TranscriptSegment:
     model: str
     language: str
     revision: int = 0
+    text_roman: str = ""  # Roman-Urdu form of Urdu/Punjabi text, for search and triage
 
     @property
     def event_type(self) -> str:
@@ -77,12 +81,20 @@ class TranscriptionSink:
         publish: Publish,
         model: str | None = None,
         sample_rate: int = CALL_SAMPLE_RATE,
+        language: str | None = None,
+        paced_as_file: bool = False,
     ) -> None:
+        """`language` forces the call's language (else detected); `paced_as_file`: audio is a
+        file delivered at once, so partials are never skipped to catch up."""
         self.call_id = str(call_id)
         self.engines = engines
         self.publish = publish
         self.spec = engines.config.model(model)
         self.sample_rate = sample_rate
+        self.forced_language = language
+        self.language = language or self.spec.language
+        self.paced_as_file = paced_as_file
+        self.live: LiveWhisper | None = None
         self.partials: list[TranscriptSegment] = []
         self.finals: list[TranscriptSegment] = []
         self.dtmf_digits: list[str] = []
@@ -108,7 +120,7 @@ class TranscriptionSink:
             return
         self._pending += pcm
         self.received_s += len(pcm) / 2 / self.sample_rate
-        if self.backlog_s > BACKLOG_WARN_S * (self.backlog_warnings + 1):
+        if not self.paced_as_file and self.backlog_s > BACKLOG_WARN_S * (self.backlog_warnings + 1):
             # nothing is dropped (the text arrives late); the operator must add CPU
             self.backlog_warnings += 1
             log.warning(
@@ -167,13 +179,17 @@ class TranscriptionSink:
             log.exception("transcription of call %s failed", self.call_id)
             raise
 
-    async def _next_chunk(self, piece: int = 2) -> bytes | None:
+    async def _next_chunk(self, piece: int = 2, limit: int | None = None) -> bytes | None:
         while len(self._pending) < (2 if self._closing else piece):
             if self._closing:
                 return None
             self._wake.clear()
             await self._wake.wait()
-        return self._take(piece)
+        chunk = self._take(piece)
+        if limit is not None and len(chunk) > limit:  # the rest waits, in order
+            self._pending[:0] = chunk[limit:]
+            chunk = chunk[:limit]
+        return chunk
 
     async def _run_vosk(self) -> None:
         recognizer = await self.engines.acquire_vosk(self.spec.name)
@@ -226,23 +242,41 @@ class TranscriptionSink:
         return [segment]
 
     async def _run_whisper(self) -> None:
-        engine = await self.engines.run(self.engines.whisper, self.spec.name)
+        """Energy VAD cuts utterances; partials by local agreement; guarded final at each end."""
+        whisper = await self.engines.run(self.engines.guarded, self.spec.name)
         config = self.engines.config
+        live = LiveWhisper(
+            whisper, self.forced_language, config.partial_every_s, config.partial_beam_size
+        )
+        self.live = live
         vad = VadSegmenter(
             self.sample_rate,
             VadConfig(threshold_dbfs=config.vad_threshold_dbfs, hang_s=config.vad_hang_s),
         )
         while True:
-            chunk = await self._next_chunk()
+            chunk = await self._next_chunk(2, limit=WHISPER_STEP_BYTES)
             utterances = vad.flush() if chunk is None else vad.feed(chunk)
             for utt in utterances:
-                pieces = await self.engines.run(engine.transcribe_pcm, utt.pcm, utt.sample_rate)
-                text = " ".join(p.text for p in pieces).strip()
-                if text:
+                words, result = await self.engines.run(live.final, utt)
+                self.language = live.language or result.language
+                if words:
+                    text = " ".join(words)
                     await self._emit(self._segment("final", text, utt.start_s, utt.end_s))
                     self._seq += 1
+                    self._revision = 0
             if chunk is None:
                 return
+            current = vad.current()
+            if live.open is not None and (current is None or current.start_s != live.open.start_s):
+                live.open = None  # a burst the VAD dropped: its partial state goes with it
+            keeping_up = self.paced_as_file or self.backlog_s < config.partial_every_s
+            if current is not None and live.due(current) and keeping_up:
+                shown = await self.engines.run(live.partial, current)
+                self.language = live.language or self.language
+                if shown:
+                    self._revision += 1
+                    text = " ".join(shown)
+                    await self._emit(self._segment("partial", text, current.start_s, current.end_s))
 
     def _segment(
         self, kind: Literal["partial", "final"], text: str, start: float, end: float
@@ -256,8 +290,9 @@ class TranscriptionSink:
             end_s=round(max(end, start), 3),
             engine=self.spec.engine,
             model=self.spec.name,
-            language=self.spec.language,
+            language=self.language,
             revision=self._revision if kind == "partial" else 0,
+            text_roman=roman_urdu(text) if self.language in ("ur", "pa") else "",
         )
 
     async def _emit(self, segment: TranscriptSegment) -> None:

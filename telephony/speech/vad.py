@@ -62,6 +62,13 @@ class VadSegmenter:
     def in_speech(self) -> bool:
         return self._buf is not None
 
+    def current(self) -> Utterance | None:
+        """The utterance still being spoken (pre-roll included), for live partial decodes."""
+        if self._buf is None:
+            return None
+        pcm = b"".join(self._buf)
+        return Utterance(round(self._start_s, 3), round(self._t, 3), pcm, self.sample_rate)
+
     def feed(self, pcm: bytes) -> list[Utterance]:
         data = self._carry + pcm
         usable = len(data) - len(data) % self.frame_bytes

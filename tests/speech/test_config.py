@@ -14,12 +14,16 @@ def test_bundled_models_are_found_without_a_download() -> None:
     assert models["vosk-ko"].engine == "vosk" and (models["vosk-ko"].path / "am").is_dir()
     assert models["whisper-tiny.en"].language == "en"
     for spec in models.values():
-        spec.check()
+        spec.ready()  # joins the split whisper base into the cache on first use
 
 
 def test_from_settings_defaults_to_a_bundled_model_for_the_engine() -> None:
     assert SpeechConfig.from_settings("vosk").model().name == "vosk-ko"
-    assert SpeechConfig.from_settings("whisper").model().name == "whisper-tiny.en"
+    default = SpeechConfig.from_settings()
+    assert default.engine == "whisper" and default.model().name == "whisper-base"
+    assert default.model().language == "und"  # multilingual: detected per call
+    assert default.language_default == "ur" and set(default.languages) == {"ur", "en", "pa"}
+    assert "whisper-tiny.en" in default.models
 
 
 def test_model_path_setting_and_per_call_models(tmp_path: Path) -> None:
@@ -38,6 +42,7 @@ def test_model_path_setting_and_per_call_models(tmp_path: Path) -> None:
     [
         ({"asr_engine": "google"}, "ASR_ENGINE must be one of"),
         ({"asr_engine": "vosk", "warm_recognizers": -1}, "warm_recognizers"),
+        ({"language_default": "fr"}, "ASR_LANGUAGE='fr' is not in ASR_LANGUAGES"),
     ],
 )
 def test_bad_settings_are_refused_with_the_setting_named(kwargs: dict, message: str) -> None:
