@@ -37,7 +37,7 @@ TARGET_PER_CORE = 100.0  # 17,000 cameras at one frame per 10 s on at most 17 co
 # Province scale: every camera's reading at most FRESHNESS_S old. A camera is sampled every
 # SAMPLE_EVERY_S with a burst of BURST_S; the rest of the margin absorbs queueing and the burst.
 FRESHNESS_S = 60.0
-SAMPLE_EVERY_S = 45.0
+SAMPLE_EVERY_S = 40.0  # + a lapsed lease (10 s) + a hang deadline (10 s) = 60 s worst case
 BURST_S = 2.0
 UTILISATION = 0.8  # plan cores at 80 % busy, so a slow round never pushes readings past 60 s
 # A camera's sample as the RQ job does it: open, decode a burst, analyse it with no calibration.

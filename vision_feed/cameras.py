@@ -64,6 +64,8 @@ class Camera(BaseModel):
     edges: list[str] = Field(default_factory=list)  # "{u}-{v}" OSM node ids
     calibration: Calibration = Field(default_factory=Calibration)
     sample_every_s: float = Field(default=10.0, gt=0)  # one burst per camera this often
+    # RQ queue of its samples: one per city or region lets each have workers of its own.
+    queue: str = Field(default="vision", pattern=r"^vision[A-Za-z0-9_.:-]*$")
     burst_frames: int = Field(default=12, ge=2, le=1000)
     ttl_s: int | None = Field(default=None, gt=0)  # result lifetime; default 3 sampling periods
     loop_file: bool = True  # a file source stands in for a live camera

@@ -90,11 +90,12 @@ def enqueue_due_cameras(
     connection: Redis,
     cameras: Iterable[Camera],
     *,
-    queue_name: str = QUEUE_NAME,
+    queue_name: str | None = None,
     lease_s: int = DEFAULT_LEASE_S,
 ) -> list[str]:
-    """Enqueue every camera whose sampling period has come and that has no live job."""
-    queue = Queue(queue_name, connection=connection)
+    """Enqueue every camera whose sampling period has come and that has no live job, on its own
+    queue (`camera.queue`, or `queue_name` for all)."""
+    queues: dict[str, Queue] = {}
     enqueued: list[str] = []
     for camera in cameras:
         due_ms = int(camera.sample_every_s * 1000)
@@ -104,6 +105,8 @@ def enqueue_due_cameras(
         wait = queue_wait_s(camera)
         if not connection.set(pending_key(camera.id), job_id, nx=True, ex=wait):
             continue  # still queued or running: one live job per camera
+        name = queue_name or camera.queue
+        queue = queues.setdefault(name, Queue(name, connection=connection))
         queue.enqueue(
             analyze_camera_job,
             camera.id,

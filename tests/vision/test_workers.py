@@ -85,10 +85,11 @@ def start_worker(redis_url: str, tmp_path: Path) -> Iterator[Callable[[str], sub
     started: list[subprocess.Popen] = []
     redis = Redis.from_url(redis_url)
 
-    def start(name: str) -> subprocess.Popen:
+    def start(name: str, *queues: str) -> subprocess.Popen:
         log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        command = [sys.executable, "-m", "vision_feed.worker", "--url", redis_url, "--name", name]
         process = subprocess.Popen(
-            [sys.executable, "-m", "vision_feed.worker", "--url", redis_url, "--name", name],
+            [*command, *queues],
             cwd=REPO_ROOT,
             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
             stdout=log,
