@@ -67,32 +67,33 @@ def demo_cameras(graph: RoadGraph, *, folder: Path, report: Report) -> list[Came
     cameras = []
     for n, site in enumerate(sites, start=1):
         try:
-            cameras.append(_camera(graph, n, site, configured, folder))
+            camera, kind = _camera(graph, n, site, configured, folder)
         except Exception as exc:  # one camera that cannot be set up is one line, not a stop
             report(f"camera on {site.name}: not used ({type(exc).__name__}: {exc})")
-    for camera in cameras:
-        kind = ("recorded clip " + Path(camera.source).name if not camera.id.endswith("-sim")
-                else "SIMULATED footage (" + camera.source.rsplit("simulated-", 1)[-1]
-                .removesuffix(".avi") + " traffic)")
+            continue
+        cameras.append(camera)
         report(f"camera {camera.id}: {kind}")
     return cameras
 
 
 def _camera(graph: RoadGraph, n: int, site: Place, configured: list[Camera],
-            folder: Path) -> Camera:
+            folder: Path) -> tuple[Camera, str]:
+    """The camera at `site`, and what it shows (said on the console)."""
     edges = camera_edges(graph, site.lat, site.lon)
     base = {"position": (site.lat, site.lon), "edges": edges,
             "heading_deg": round(edge_heading(graph, edges[0]), 1),
             "sample_every_s": SAMPLE_EVERY_S, "burst_frames": 12}
     if n <= len(configured):
         recorded = configured[n - 1]
-        return recorded.model_copy(update={"id": f"cam-{n}-{slug(site.name)}", **base})
+        return (recorded.model_copy(update={"id": f"cam-{n}-{slug(site.name)}", **base}),
+                f"recorded clip {Path(recorded.resolved_source()).name}")
     scenario = SCENARIOS[(n - 1) % len(SCENARIOS)]
     clip, empty = simulated_feed(folder, scenario)
-    return Camera(id=f"cam-{n}-{slug(site.name)}-sim", source=str(clip), lane_mask=LANE_MASK,
-                  calibration=Calibration(reference_image=str(empty),
-                                          free_flow_speed_px_s=free_flow_speed(folder)),
-                  **base)
+    camera = Camera(id=f"cam-{n}-{slug(site.name)}-sim", source=str(clip), lane_mask=LANE_MASK,
+                    calibration=Calibration(reference_image=str(empty),
+                                            free_flow_speed_px_s=free_flow_speed(folder)),
+                    **base)
+    return camera, f"SIMULATED footage ({scenario} traffic, drawn by the demo)"
 
 
 @cache
