@@ -264,25 +264,28 @@ def gateway(speech: bool = typer.Option(True, help="transcribe calls live")) -> 
 def data_fetch(
     city: str = typer.Option("lahore", help="city cut from Geofabrik's Pakistan extract"),
     models: list[str] = typer.Option(None, "--model", help="speech models to download"),
-    dest: str = typer.Option("var", help="where maps/ and models/ go"),
+    dest: str | None = typer.Option(None, help="where maps/ and models/ go (default: "
+                                              "MAP_DIR, and models/ under H15_HOME)"),
     skip_map: bool = typer.Option(False, help="models only"),
 ) -> None:
     """Download the city's OSM extract and the speech models from their publishers, verified."""
-    from pathlib import Path
+    import httpx
 
     from routing.fetch import fetch_city
     from routing.types import RoutingError
     from telephony.speech.fetch import CATALOGUE, fetch_models
 
-    root = Path(dest)
+    settings = load_settings()
+    maps = Path(dest) / "maps" if dest else Path(settings.map_dir)
+    model_dir = Path(dest or settings.home) / "models"
     try:
         if not skip_map:
-            path = fetch_city(city, root / "maps")
+            path = fetch_city(city, maps)
             console.print(f"map: {path}  (next: helpline15 map import {path})")
-        for model_path in fetch_models(models or list(CATALOGUE), root / "models"):
+        for model_path in fetch_models(models or list(CATALOGUE), model_dir):
             console.print(f"model: {model_path}")
-    except (RoutingError, OSError, RuntimeError) as exc:
-        fail(f"fetch failed: {exc}", code=1)
+    except (RoutingError, OSError, RuntimeError, httpx.HTTPError) as exc:
+        fail(f"fetch failed: {type(exc).__name__}: {exc}", code=1)
 
 
 @app.command()
