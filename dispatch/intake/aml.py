@@ -3,8 +3,11 @@
 A handset in an emergency call sends e.g.
 `A"ML=1;lt=+31.52011;lg=+074.34355;rd=25;top=20261122095959;lc=68;pm=G;si=...;ei=...;
 mcc=410;mnc=01;ml=124`. `ml` is the length of the whole message including the header and the
-`ml=` attribute itself: a mismatch means the SMS was truncated or altered, and we reject it
-rather than place a caller at a wrong point.
+`ml=` attribute itself. A mismatch of one or two characters is common in real messages (public
+examples, and handsets that count a trailing CR LF or leave the header's quote out): the fix is
+kept, flagged `length_mismatch` with a warning, and its confidence halved. A larger mismatch
+means the SMS was truncated or altered, and we reject it rather than place a caller at a wrong
+point; so is anything that cannot be a location (no or out-of-range coordinates, garbage).
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ HEADER_RE = re.compile(r'^A"ML=(\d+)$')
 POSITIONING_METHODS = {"G": "gnss", "W": "wifi", "C": "cell", "F": "fused", "U": "unknown",
                        "N": "none"}
 _COORD_RE = re.compile(r"^[+-]?\d{1,3}(\.\d+)?$")
+# `ml=` may differ from what arrived by this many characters and the fix still be used.
+LENGTH_TOLERANCE = 2
+# What is left of the handset's level of confidence when `ml=` is off within the tolerance.
+LENGTH_MISMATCH_CONFIDENCE = 0.5
 
 
 class AmlParseError(ValueError):
@@ -43,6 +50,9 @@ class AmlFix:
     mcc: str | None = None
     mnc: str | None = None
     message_length: int | None = None
+    # `ml=` differed from the length that arrived (within LENGTH_TOLERANCE); see `warnings`.
+    length_mismatch: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 def _coordinate(fields: dict[str, str], key: str, limit: float, label: str) -> float:
@@ -83,14 +93,19 @@ def parse_aml(body: str) -> AmlFix:
     version, fields = _split(body)
     if version != 1:
         raise AmlParseError(f"unsupported AML version {version} (only version 1 is supported)")
+    warnings: list[str] = []
     if "ml" in fields:
         if not fields["ml"].isdigit():
             raise AmlParseError(f"message length is not a number: ml={fields['ml']!r}")
-        if int(fields["ml"]) != len(body):
+        off = int(fields["ml"]) - len(body)
+        if abs(off) > LENGTH_TOLERANCE:
             raise AmlParseError(
                 f"message length mismatch: ml={fields['ml']} but {len(body)} characters "
                 "arrived (truncated or altered SMS)"
             )
+        if off:
+            warnings.append(f"message length mismatch: ml={fields['ml']} but {len(body)} "
+                            "characters arrived; fix kept with lower confidence")
     method = fields.get("pm", "U").upper()
     if method not in POSITIONING_METHODS:
         raise AmlParseError(f"unknown positioning method pm={fields.get('pm')!r}")
@@ -121,12 +136,15 @@ def parse_aml(body: str) -> AmlFix:
         if not fields["lc"].isdigit() or not 0 <= int(fields["lc"]) <= 100:
             raise AmlParseError(f"level of confidence must be 0..100: lc={fields['lc']!r}")
         confidence = int(fields["lc"])
+    if warnings and confidence is not None:
+        confidence = int(confidence * LENGTH_MISMATCH_CONFIDENCE)
     return AmlFix(
         version=version, lat=lat, lon=lon, radius_m=radius, positioned_at=positioned_at,
         confidence_pct=confidence, method=POSITIONING_METHODS[method],
         imsi=fields.get("si") or None, imei=fields.get("ei") or None,
         mcc=fields.get("mcc") or None, mnc=fields.get("mnc") or None,
         message_length=int(fields["ml"]) if "ml" in fields else None,
+        length_mismatch=bool(warnings), warnings=tuple(warnings),
     )
 
 

@@ -86,7 +86,8 @@ def attach_aml(session: Session, *, fix: AmlFix, sender: str | None, call_id: in
     call.aml_radius_m, call.aml_at = fix.radius_m, fix.positioned_at
     record_change(session, actor="aml", action="call.aml_fix", entity_type="call",
                   entity_id=call.id, after={"lat": fix.lat, "lon": fix.lon,
-                                            "radius_m": fix.radius_m, "method": fix.method})
+                                            "radius_m": fix.radius_m, "method": fix.method,
+                                            "length_mismatch": fix.length_mismatch})
     emit(session, CALLS, "call.aml", {"id": call.id, "linkedid": call.linkedid,
                                       "caller_number": call.caller_number, "lat": fix.lat,
                                       "lon": fix.lon, "radius_m": fix.radius_m,

@@ -46,6 +46,11 @@ class AmlResponse(BaseModel):
     radius_m: float
     positioned_at: datetime
     method: str
+    confidence_pct: int | None = Field(description="the handset's level of confidence (lc=), "
+                                       "halved when the message length is off")
+    length_mismatch: bool = Field(description="ml= differed from what arrived by one or two "
+                                  "characters: the fix is kept, with lower confidence")
+    warnings: list[str]
     incident_updated: bool
     note: str | None
 
@@ -89,6 +94,13 @@ async def triage(body: TriageRequest, db: DbSession, ctx: AppContext = Depends(g
 @router.post("/location/aml", response_model=AmlResponse)
 def aml(body: AmlRequest, db: DbSession,
         _: CurrentUser = Depends(require_roles(*INTAKE_ROLES))) -> AmlResponse:
+    """Parse an AML SMS and attach its fix to the caller's call (and its incident, unless a
+    call-taker confirmed that location).
+
+    A message whose `ml=` is off by one or two characters is kept, flagged `length_mismatch`
+    with a warning and half the confidence; 422 for what cannot be a location (no or
+    out-of-range coordinates, a larger length mismatch, garbage).
+    """
     try:
         fix = parse_aml(body.body)
     except AmlParseError as exc:
@@ -97,7 +109,9 @@ def aml(body: AmlRequest, db: DbSession,
                                   received_at=body.received_at)
     return AmlResponse(call_id=attached.call_id, lat=fix.lat, lon=fix.lon,
                        radius_m=fix.radius_m, positioned_at=fix.positioned_at,
-                       method=fix.method, incident_updated=attached.incident_updated,
+                       method=fix.method, confidence_pct=fix.confidence_pct,
+                       length_mismatch=fix.length_mismatch, warnings=list(fix.warnings),
+                       incident_updated=attached.incident_updated,
                        note=attached.reason)
 
 

@@ -91,9 +91,32 @@ def test_aml_never_overwrites_a_confirmed_location(client: TestClient, ctx: AppC
     assert (incident["lat"], incident["location_text"]) == (31.5497, "Liberty Chowk")
 
 
+def test_aml_with_a_length_off_by_one_or_two_is_kept_and_flagged(
+        client: TestClient, ctx: AppContext, headers: dict) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    call_id = live_call(ctx, "100.3", now - timedelta(seconds=30))
+    body = aml_body(31.52011, 74.34355, 25, now)
+    for off in (1, -2):  # as in the format's public examples
+        response = client.post("/api/v1/location/aml", headers=headers, json={
+            "body": f"{body};ml={len(body) + 6 + off}", "call_id": call_id})
+        assert response.status_code == 200, response.text
+        fix = response.json()
+        assert (fix["lat"], fix["lon"], fix["length_mismatch"]) == (31.52011, 74.34355, True)
+        assert fix["confidence_pct"] == 34 and "length mismatch" in fix["warnings"][0]
+    call = client.get(f"/api/v1/calls/{call_id}", headers=headers).json()
+    assert (call["aml_lat"], call["aml_lon"]) == (31.52011, 74.34355)
+    exact = client.post("/api/v1/location/aml", headers=headers, json={
+        "body": f"{body};ml={len(body) + 6}", "call_id": call_id}).json()
+    assert (exact["length_mismatch"], exact["warnings"], exact["confidence_pct"]) == (
+        False, [], 68)
+
+
 @pytest.mark.parametrize(("body", "reason"), [
     ('A"ML=1;lg=+74.3;rd=10;top=20261122095959;pm=G', "latitude"),
     ("hello", "AML"),
+    ('A"ML=1;lt=+91.00000;lg=+74.3;rd=10;top=20261122095959;pm=G;ml=63', "out of range"),
+    ('A"ML=1;lt=+31.5;rd=10;top=20261122095959;pm=G;ml=50', "longitude"),
+    ('A"ML=1;lt=+31.5;lg=+74.3;rd=10;top=20261122095959;pm=G;ml=99', "length mismatch"),
 ])
 def test_malformed_aml_is_rejected_with_the_reason(client: TestClient, headers: dict,
                                                    body: str, reason: str) -> None:

@@ -71,6 +71,26 @@ def test_malformed_messages_are_rejected_with_the_reason(body: str, reason: str)
     assert caught.value.reason == str(caught.value)
 
 
+@pytest.mark.parametrize("off", [-2, -1, 1, 2])
+def test_length_off_by_one_or_two_keeps_the_fix_flagged_with_lower_confidence(off: int) -> None:
+    exact = with_length(BASE)
+    stated = int(exact.rsplit("=", 1)[1])
+    fix = parse_aml(f"{exact.rsplit('=', 1)[0]}={stated + off}")
+    assert (fix.lat, fix.lon, fix.radius_m) == (31.52011, 74.34355, 25.0)
+    assert fix.length_mismatch and fix.confidence_pct == 34  # lc=68, halved
+    assert len(fix.warnings) == 1 and "length mismatch" in fix.warnings[0]
+    clean = parse_aml(exact)
+    assert not clean.length_mismatch and clean.warnings == () and clean.confidence_pct == 68
+
+
+@pytest.mark.parametrize("off", [-3, 3, 40])
+def test_length_off_by_more_is_still_rejected(off: int) -> None:
+    exact = with_length(BASE)
+    stated = int(exact.rsplit("=", 1)[1])
+    with pytest.raises(AmlParseError, match="length mismatch"):
+        parse_aml(f"{exact.rsplit('=', 1)[0]}={stated + off}")
+
+
 def test_truncated_sms_is_rejected() -> None:
     full = with_length(BASE)
     cut = full.replace(";mcc=410", "")  # a lost segment: ml no longer matches
