@@ -57,6 +57,12 @@ Helpline 15: calls to 15 reach the responsible station's officers; every respons
 Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send
 `Authorization: Bearer <token>`. Roles: `call_taker`, `dispatcher`, `sho`, `supervisor`,
 `admin`. An SHO sees only their own station's units and incidents.
+
+Failed logins are capped per account (10 in 5 minutes, from any address) and per client
+address (50 in 5 minutes, across accounts): 429 with `Retry-After`. A token ends at its expiry
+or at `POST /api/v1/auth/revoke`; WebSockets opened with it are then closed with code 4401
+within seconds. Path ids run from 1 to 2147483647; others get 422 naming the parameter.
+Prometheus scrapes `GET /api/v1/metrics` with the static `METRICS_TOKEN` as its bearer token.
 """
 
 

@@ -26,7 +26,11 @@ def issue_token(
     form: OAuth2PasswordRequestForm = Depends(),
     ctx: AppContext = Depends(get_context),
 ) -> Token:
-    """OAuth2 password flow: a bearer token carrying the user's role and station."""
+    """OAuth2 password flow: a bearer token carrying the user's role and station.
+
+    429 with `Retry-After` after 10 failures for this account (from any address) or 50 from
+    this client address (for any accounts) within 5 minutes.
+    """
     limiter, client_ip = login_rate_limiter(request), client_address(request)
     refuse_if_rate_limited(limiter, form.username, client_ip)
     result = service.login(db, username=form.username, password=form.password,
@@ -46,7 +50,8 @@ def revoke(
     db: DbSession,
     user: CurrentUser = Depends(require_roles(*ALL_STAFF)),
 ) -> None:
-    """Log out: the token in use is refused from now on."""
+    """Log out: the token in use is refused from now on, and live WebSockets opened with it
+    are closed with code 4401 within seconds (in every API process)."""
     service.revoke_token(db, jti=user.jti, actor=user.username, expires_at=user.expires_at)
 
 
