@@ -1,5 +1,6 @@
 """The supervisor's boards in Debian's Chromium: the queue (P1 first, then oldest) with running
-clocks against their targets, and each station's units by status. Screenshot:
+clocks against their targets, each station's units by status, and the camera layer with each
+camera's reading. Screenshot:
 test-artifacts/screenshots/boards-supervisor.png."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,16 +21,40 @@ from dispatch.settings import Settings
 from dispatch.stations.service import create_station
 from dispatch.units.service import create_unit
 from dispatch.users.service import create_user
+from tests.vision.test_publish import window
 from tests.workflow.conftest import PASSWORD, LiveServer, screenshot, serving
+from vision_feed.publish import congestion_payload, publish_congestion
 
 pytestmark = pytest.mark.slow
+CAMERAS = """
+[[cameras]]
+id = "cam-jinnah-avenue"
+source = "rtsp://cameras.invalid/jinnah"
+position = [33.7205, 73.0560]
+heading_deg = 90.0
+edges = ["11-12"]
+ttl_s = 60
+
+[[cameras]]
+id = "cam-never-heard"
+source = "rtsp://cameras.invalid/new"
+position = [33.7230, 73.0450]
+heading_deg = 0.0
+edges = ["31-32"]
+"""
 BOX = {"type": "Polygon", "coordinates": [[[73.00, 33.70], [73.10, 33.70], [73.10, 33.75],
                                             [73.00, 33.75], [73.00, 33.70]]]}
 
 
 @pytest.fixture
-def floor_server(settings: Settings, ctx: AppContext) -> Iterator[tuple[LiveServer, dict]]:
+def floor_server(settings: Settings, ctx: AppContext, tmp_path: Path
+                 ) -> Iterator[tuple[LiveServer, dict]]:
     now = datetime.now(UTC)
+    registry = tmp_path / "cameras.toml"
+    registry.write_text(CAMERAS, encoding="utf-8")
+    settings = settings.model_copy(update={"cameras_path": str(registry)})
+    publish_congestion(ctx.redis, congestion_payload("cam-jinnah-avenue", ["11-12"], window()),
+                       ttl_s=60)
     ids = {}
     with session_scope(ctx.sessions) as session:
         station = create_station(session, code="ISB-KOH", name="Kohsar", lat=33.72, lon=73.05,
@@ -74,4 +100,8 @@ def test_supervisor_sees_the_queue_with_clocks_and_units_by_station(open_console
     assert board.query_selector(".count[data-status='available']").get_attribute("data-n") == "2"
     assert board.query_selector(".count[data-status='en_route']").get_attribute("data-n") == "1"
     assert len(board.query_selector_all("li.unit")) == 3
+    # The camera layer: a jammed camera drawn in its reading's colour, a silent one hollow.
+    page.wait_for_selector("#map[data-cameras='2']", state="attached", timeout=20_000)
+    assert page.query_selector("path.camera.jammed:not(.stale)") is not None
+    assert page.query_selector("path.camera.unreliable.stale") is not None
     screenshot(page, "boards-supervisor")
