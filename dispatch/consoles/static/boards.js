@@ -2,6 +2,7 @@
 // milestone's clock against its target, and each station's units by status. Polls the API
 // every few seconds; the clocks tick locally each second in between.
 import { $, api, el, getAuth, label, PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS } from "./common.js";
+import { whenReady } from "./ready.js";
 
 const POLL_MS = 5000;
 const MILESTONE_LABELS = {
@@ -75,18 +76,10 @@ async function poll() {
   drawUnits();
 }
 
-export function startBoards() {
+function startBoards() {
   poll();
   setInterval(poll, POLL_MS);
   setInterval(drawQueue, 1000);
 }
 
-// Standalone on a page: start once the console has logged in and shown its first snapshot.
-const ready = new MutationObserver(() => {
-  if (document.body.dataset.ready === "true") {
-    ready.disconnect();
-    startBoards();
-  }
-});
-if (document.body.dataset.ready === "true") startBoards();
-else ready.observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+whenReady(startBoards);

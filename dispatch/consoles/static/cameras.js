@@ -2,6 +2,7 @@
 // reading (free, slow, jammed, unreliable) and how old it is; a silent camera is drawn hollow
 // (routing ignores it). Polls GET /cameras; a deployment without cameras draws nothing.
 import { $, api, getAuth } from "./common.js";
+import { whenReady } from "./ready.js";
 
 const POLL_MS = 10000;
 const COLOURS = { free: "#16a34a", slow: "#f59e0b", jammed: "#b91c1c", unreliable: "#6b7280" };
@@ -59,11 +60,4 @@ function start() {
   setInterval(poll, POLL_MS);
 }
 
-const ready = new MutationObserver(() => {
-  if (document.body.dataset.ready === "true") {
-    ready.disconnect();
-    start();
-  }
-});
-if (document.body.dataset.ready === "true") start();
-else ready.observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+whenReady(start);
