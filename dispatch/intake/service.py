@@ -23,7 +23,7 @@ MIN_LOCATION_CONFIDENCE = 0.85
 MAX_TEXT_CHARS = 5000
 UNCERTAIN_BELOW = 0.5  # calibrated top confidence under this: say so, show the top three
 UNSURE_CANDIDATE_MIN = 0.2  # an unsure answer takes the priority of any type this likely
-UNSURE_PRIORITY = "P3"  # ... or this, while no type is that likely
+UNSURE_PRIORITY = "P3"  # ... and at least this
 
 
 class Triage:
@@ -81,14 +81,14 @@ class Triage:
     def _safety_floor(self, text: str, incident_type: str, priority: str, reasons: list[str],
                       unsure_among: list[tuple[str, float]]) -> tuple[str, list[str]]:
         """Asymmetric costs. When triage is unsure, the priority is the most urgent among the
-        types that are reasonably likely (P3 while none is: a first guess on two words must
-        not set a call to P1 or P4); words that put a life at risk make it P1; a danger cue
-        keeps it above P4."""
+        types that are reasonably likely, and never below P3 (a first guess on a few words must
+        not set a call to P1, nor dismiss it as P4); words that put a life at risk make it P1;
+        a danger cue keeps it above P4."""
         level = PRIORITIES.index(priority)
         if unsure_among:
             likely = [PRIORITIES.index(self.taxonomy[t].default_priority)
                       for t, p in unsure_among if p >= UNSURE_CANDIDATE_MIN]
-            unsure_level = min(likely, default=PRIORITIES.index(UNSURE_PRIORITY))
+            unsure_level = min([*likely, PRIORITIES.index(UNSURE_PRIORITY)])
             level = unsure_level if unsure_among[0][1] < UNSURE_CANDIDATE_MIN else min(
                 level, unsure_level)
             if PRIORITIES[level] != priority:
