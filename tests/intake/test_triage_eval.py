@@ -64,3 +64,16 @@ def test_expected_calibration_error_is_measured_not_assumed() -> None:
     assert bench.expected_calibration_error([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0)
     assert bench.expected_calibration_error([1.0] * 4, [False] * 4) == pytest.approx(1.0)
     assert bench.expected_calibration_error([], []) is None
+
+
+def test_corpus_holds_no_text_from_the_real_sets() -> None:
+    """The training text is the project's own: no corpus line of some length is found in the
+    real public texts (they are for evaluation only, read by path)."""
+    require_data("triage/mumbai-civic-tweets/tweets_dataset.csv")
+    require_data("triage/disaster-tweets-kaggle/train.csv")
+    from dispatch.intake.corpus import load_corpus
+    from dispatch.intake.text import normalize
+
+    real = "\n".join(normalize(r["text"]) for r in triage_sets.mumbai() + triage_sets.disaster())
+    lines = [normalize(e.text) for e in load_corpus() if len(e.text) >= 30]
+    assert lines and not [line for line in lines if line in real]
