@@ -22,7 +22,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(data_app, name="data")
 console = Console(stderr=True)
 
-BENCHES = ("routing", "asr", "vision", "telephony", "api", "alerts", "triage")
+BENCHES = ("routing", "asr", "vision", "telephony", "api", "alerts", "triage", "tiles")
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -156,3 +156,12 @@ def test_bad_input_is_a_map_import_error_and_leaves_the_old_tiles(tmp_path):
     with pytest.raises(MapImportError, match="broken.osm.pbf"):
         build_tiles(broken, target)
     assert target.read_bytes() == before
+
+
+def test_bench_tiles_quick_reports_size_and_time_of_a_real_build() -> None:
+    from bench.tiles import run
+
+    figures = run(quick=True)
+    assert figures["extract"].endswith(".osm.pbf") and figures["tiles"] > 0
+    assert figures["tile_bytes"] > 0 and figures["file_mb"] > 0 and figures["seconds"] > 0
+    assert figures["features"]["roads"] > 1000 and figures["read_p50_ms"] is not None
