@@ -115,12 +115,11 @@ def post_call_overflow(on_call, settings: Settings, streams: AsyncEventStreams):
     """Live recognition for ``ASR_LIVE_CALLS`` calls at once; the rest after hang-up (RQ)."""
     import uuid
 
-    import redis
-
     from dispatch.calls.postcall import TRANSCRIPT_MODE_EVENT, enqueue_post_call
+    from dispatch.events.redis_client import make_redis
     from telephony.capacity import LiveCapacity
 
-    queue_connection = redis.Redis.from_url(settings.redis_url)
+    queue_connection = make_redis(settings.redis_url)  # memory:// (the demo) included
     recordings = Path(settings.recordings_dir)
 
     async def on_mode(call_id: uuid.UUID, mode: str) -> None:
