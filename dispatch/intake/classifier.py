@@ -125,21 +125,22 @@ def cache_dir() -> Path:
     return Path(os.environ.get("H15_TRIAGE_CACHE_DIR") or default)
 
 
-def _fit(texts: list[str], labels: list[str], *, cache: bool) -> Pipeline:
+def _fit(texts: list[str], labels: list[str], *, cache: bool) -> tuple[Pipeline, str]:
     """Fit the pipeline, or load the one fitted before on exactly the same training set,
     parameters and scikit-learn version (the key hashes all three): a restart takes a fraction
     of a second instead of seconds. An unreadable or unwritable cache only costs the refit."""
-    if not cache:
-        return _pipeline().fit(texts, labels)
     digest = hashlib.sha256(f"{sklearn.__version__}|{_pipeline()!r}".encode())
     for text, label in zip(texts, labels, strict=True):
         digest.update(f"{label}\t{text}\n".encode())
-    path = cache_dir() / f"ngram-lr-{digest.hexdigest()[:20]}.pkl"
+    key = digest.hexdigest()[:20]
+    if not cache:
+        return _pipeline().fit(texts, labels), key
+    path = cache_dir() / f"ngram-lr-{key}.pkl"
     try:
         with path.open("rb") as handle:
             model = pickle.load(handle)  # our own cache file, named by its content's hash
         if isinstance(model, Pipeline):
-            return model
+            return model, key
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
         pass
     model = _pipeline().fit(texts, labels)
@@ -150,7 +151,7 @@ def _fit(texts: list[str], labels: list[str], *, cache: bool) -> Pipeline:
         os.replace(handle.name, path)
     except OSError as exc:
         log.info("triage model cache not written (%s): fitting again next start", exc)
-    return model
+    return model, key
 
 
 def _training_set(taxonomy: dict[str, IncidentType],
@@ -234,7 +235,9 @@ class IncidentClassifier:
         self.trained_on = len(examples)
         self.name = name or (f"ngram-lr/{len(examples)}" if examples else KEYWORDS_ONLY)
         texts, labels = _training_set(taxonomy, examples)
-        self.model = _fit(texts, labels, cache=bool(examples) and not calibrate_fold)
+        self.model, key = _fit(texts, labels, cache=bool(examples) and not calibrate_fold)
+        if examples:  # the name says which corpus, and which exact training set, fitted it
+            self.name = f"{self.name}+{key[:8]}"
         classes = list(self.model.classes_)
         self._column = [classes.index(t) if t in classes else -1 for t in self.types]
         linear = self.model.named_steps["linear"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ CLOSERS = (
 ROMAN_VARIANTS = (
     ("hai", "he"), ("hai", "hay"), ("nahi", "nai"), ("nahi", "nahin"), ("gaya", "gya"),
     ("gayi", "gai"), ("raha", "rha"), ("rahi", "rhi"), ("hua", "hoa"), ("aag", "ag"),
-    ("jaldi", "jldi"), ("bhai", "bhae"), ("mein", "main"), ("mein", "me"), ("kar", "kr"),
+    ("jaldi", "jldi"), ("bhai", "bhae"), ("mein", "main"), ("kar", "kr"),
     ("ghar", "gher"), ("diya", "dia"), ("liya", "lia"), ("kuch", "kch"), ("aadmi", "admi"),
     ("zakhmi", "zakhmee"), ("goli", "golee"), ("larka", "larka"), ("larai", "laraai"),
     ("bacha", "bachcha"), ("chori", "chorri"), ("hain", "hen"), ("ho", "hou"),
@@ -106,17 +107,51 @@ def _roman_variant(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
+LANDMARKS_PATH = Path(__file__).resolve().parents[2] / "config" / "landmarks.toml"
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+PLACE_FORMS = {
+    "en": ("near {}", "at {}", "opposite {}", "in {}", "on {}"),
+    "roman": ("{} ke paas", "{} mein", "{} par", "{} ke samne"),
+    "ur": ("{} کے پاس", "{} میں", "{} پر"),
+}
+
+
+def _places() -> tuple[list[str], list[str]]:
+    """Latin and Urdu names of the landmarks: places belong to no incident type, so copies
+    that name them teach the model to ignore them."""
+    if not LANDMARKS_PATH.is_file():
+        return [], []
+    data = tomllib.loads(LANDMARKS_PATH.read_text(encoding="utf-8"))
+    rows = data.get("landmark", [])
+    return ([r["name"] for r in rows if r.get("name")],
+            [r["name_ur"] for r in rows if r.get("name_ur")])
+
+
+def _with_place(text: str, rng: random.Random, latin: list[str], urdu: list[str]) -> str:
+    if _ARABIC.search(text) and urdu:
+        place = rng.choice(PLACE_FORMS["ur"]).format(rng.choice(urdu))
+    elif latin:
+        forms = PLACE_FORMS["roman"] if rng.random() < 0.5 else PLACE_FORMS["en"]
+        place = rng.choice(forms).format(rng.choice(latin).lower())
+    else:
+        return text
+    return f"{place} {text}" if rng.random() < 0.4 else f"{text} {place}"
+
+
 def augment(examples: Iterable[Example], *, copies: int = 3,
             seed: int = SEED) -> list[Example]:
-    """The originals plus `copies` varied copies of each: an opener before, a plea after, a
-    spelling variant or a recogniser slip. Labels never change."""
+    """The originals plus `copies` varied copies of each: an opener before, a place, a plea
+    after, a spelling variant or a recogniser slip. Labels never change."""
     rng = random.Random(seed)
+    latin, urdu = _places()
     out: list[Example] = []
     for example in examples:
         out.append(example)
         base = example.text.lower()
         for _ in range(copies):
             text = base
+            if rng.random() < 0.35:
+                text = _with_place(text, rng, latin, urdu)
             if rng.random() < 0.7:
                 text = f"{rng.choice(OPENERS)} {text}"
             if rng.random() < 0.35:

@@ -196,7 +196,7 @@ def test_missing_training_text_is_flagged(tmp_path: Path,
 
 def test_the_model_is_trained_on_the_packaged_corpus(engine) -> None:
     assert DEFAULT_TRAIN_PATH.is_relative_to(Path(dispatch.intake.__file__).parent)
-    assert engine.classifier.name == f"ngram-lr/corpus-{corpus_digest()}"
+    assert engine.classifier.name.startswith(f"ngram-lr/corpus-{corpus_digest()}+")
     assert engine("mera phone cheen liya").model == engine.classifier.name
 
 
