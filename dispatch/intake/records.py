@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit.service import record_change
 from dispatch.calls.models import Call
+from dispatch.clock import DEFAULT_BOUNDS, ClockBounds, check_reported_time, server_now
 from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.events.outbox import emit
 from dispatch.events.streams import CALLS
@@ -62,10 +63,20 @@ class AmlAttachment:
 
 
 def attach_aml(session: Session, *, fix: AmlFix, sender: str | None, call_id: int | None,
-               received_at: datetime | None = None) -> AmlAttachment:
+               received_at: datetime | None = None,
+               bounds: ClockBounds = DEFAULT_BOUNDS) -> AmlAttachment:
     """Attach a handset fix to the caller's call, and to its incident unless a human confirmed
-    the incident's location or the fix is less precise than what is there."""
-    received = received_at or datetime.now(UTC)
+    the incident's location or the fix is less precise than what is there.
+
+    The SMS's `received_at` (when the SMS centre got it, default now) and the handset's time of
+    positioning (`top=`) are held to the handset time rule (`dispatch.clock`): a fix dated in
+    the future would outrank every later one, a stale one would place the caller where they were.
+    """
+    now = server_now()
+    if received_at is not None:
+        check_reported_time(received_at, field="received_at", received=now, bounds=bounds)
+    received = received_at or now
+    check_reported_time(fix.positioned_at, field="top", received=received, bounds=bounds)
     if call_id is None:
         if not sender:
             raise Invalid("give the SMS sender's number (sender) or the call_id to attach to")

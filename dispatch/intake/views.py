@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatch.auth.deps import CurrentUser, DbSession, get_context, require_roles
 from dispatch.calls.service import get_call
+from dispatch.clock import ClockBounds
 from dispatch.context import AppContext
 from dispatch.errors import Invalid
 from dispatch.ids import Id
@@ -92,21 +93,24 @@ async def triage(body: TriageRequest, db: DbSession, ctx: AppContext = Depends(g
 
 
 @router.post("/location/aml", response_model=AmlResponse)
-def aml(body: AmlRequest, db: DbSession,
+def aml(body: AmlRequest, db: DbSession, ctx: AppContext = Depends(get_context),
         _: CurrentUser = Depends(require_roles(*INTAKE_ROLES))) -> AmlResponse:
     """Parse an AML SMS and attach its fix to the caller's call (and its incident, unless a
     call-taker confirmed that location).
 
     A message whose `ml=` is off by one or two characters is kept, flagged `length_mismatch`
     with a warning and half the confidence; 422 for what cannot be a location (no or
-    out-of-range coordinates, a larger length mismatch, garbage).
+    out-of-range coordinates, a larger length mismatch, garbage). The handset's time of
+    positioning (`top=`) and `received_at` follow the handset time rule: at most
+    `HANDSET_CLOCK_SKEW_S` in the future, at most `HANDSET_MAX_DELAY_S` old, else 422 naming it.
     """
     try:
         fix = parse_aml(body.body)
     except AmlParseError as exc:
         raise Invalid(f"malformed AML SMS: {exc.reason}") from None
     attached = records.attach_aml(db, fix=fix, sender=body.sender, call_id=body.call_id,
-                                  received_at=body.received_at)
+                                  received_at=body.received_at,
+                                  bounds=ClockBounds.from_settings(ctx.settings))
     return AmlResponse(call_id=attached.call_id, lat=fix.lat, lon=fix.lon,
                        radius_m=fix.radius_m, positioned_at=fix.positioned_at,
                        method=fix.method, confidence_pct=fix.confidence_pct,

@@ -111,6 +111,25 @@ def test_aml_with_a_length_off_by_one_or_two_is_kept_and_flagged(
         False, [], 68)
 
 
+def test_aml_times_follow_the_handset_time_rule(client: TestClient, ctx: AppContext,
+                                               headers: dict) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    call_id = live_call(ctx, "100.4", now - timedelta(seconds=30))
+    for when, reason in ((now + timedelta(hours=1), "in the future"),
+                         (now - timedelta(hours=2), "before the server received it")):
+        response = client.post("/api/v1/location/aml", headers=headers, json={
+            "body": aml_body(31.52011, 74.34355, 25, when), "call_id": call_id})
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith("'top' ") and reason in \
+            response.json()["detail"]
+    late = client.post("/api/v1/location/aml", headers=headers, json={
+        "body": aml_body(31.52011, 74.34355, 25, now), "call_id": call_id,
+        "received_at": (now + timedelta(hours=1)).isoformat()})
+    assert late.status_code == 422 and late.json()["detail"].startswith("'received_at' ")
+    call = client.get(f"/api/v1/calls/{call_id}", headers=headers).json()
+    assert call["aml_lat"] is None  # nothing refused was attached
+
+
 @pytest.mark.parametrize(("body", "reason"), [
     ('A"ML=1;lg=+74.3;rd=10;top=20261122095959;pm=G', "latitude"),
     ("hello", "AML"),
