@@ -55,8 +55,13 @@ def station_server(settings: Settings, ctx: AppContext, twin_cities_map: Path
         near = {s.name for s in graph.street_names()
                 if abs(s.lat - police.lat) < 0.0025 and abs(s.lon - police.lon) < 0.003}
         with session_scope(ctx.sessions) as session:
+            # A jurisdiction ~1 km around the station, drawn as an outline over the basemap.
+            ring = [[police.lon + dx, police.lat + dy] for dx, dy in
+                    ((-0.006, -0.005), (0.006, -0.005), (0.006, 0.005), (-0.006, 0.005),
+                     (-0.006, -0.005))]
             station = create_station(session, code="ISB-KOH", name=police.name, lat=police.lat,
-                                     lon=police.lon)
+                                     lon=police.lon,
+                                     jurisdiction={"type": "Polygon", "coordinates": [ring]})
             for name, role in (("ct", "call_taker"), ("disp", "dispatcher"),
                                ("sup", "supervisor")):
                 create_user(session, username=name, password=PASSWORD, role=role)

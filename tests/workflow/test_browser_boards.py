@@ -100,6 +100,9 @@ def test_supervisor_sees_the_queue_with_clocks_and_units_by_station(open_console
     assert board.query_selector(".count[data-status='available']").get_attribute("data-n") == "2"
     assert board.query_selector(".count[data-status='en_route']").get_attribute("data-n") == "1"
     assert len(board.query_selector_all("li.unit")) == 3
+    # The station's jurisdiction (from the database) outlined on the map.
+    page.wait_for_selector("#map[data-jurisdictions='1']", state="attached")
+    assert page.query_selector("path.jurisdiction") is not None
     # The camera layer: a jammed camera drawn in its reading's colour, a silent one hollow.
     page.wait_for_selector("#map[data-cameras='2']", state="attached", timeout=20_000)
     assert page.query_selector("path.camera.jammed:not(.stale)") is not None

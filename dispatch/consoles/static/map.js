@@ -27,7 +27,23 @@ export function createMap(element, { center = DEFAULT_CENTER, zoom = 12 } = {}) 
   const roads = L.layerGroup().addTo(map);
   if (window.H15_TILE_URL) loadRoads(map, roads);
   else showBasemap(map, roads);
+  loadJurisdictions(map);
   return map;
+}
+
+// Station jurisdictions (from the database, so live: not in the tiles) as outlines over the
+// basemap; not interactive, so a click still reaches the markers beneath.
+async function loadJurisdictions(map) {
+  const result = await api("/stations").catch(() => null);
+  if (!result?.ok || !Array.isArray(result.data)) return;
+  const features = result.data.filter((s) => s.jurisdiction).map((s) => ({
+    type: "Feature", properties: { code: s.code, name: s.name }, geometry: s.jurisdiction }));
+  L.geoJSON({ type: "FeatureCollection", features }, {
+    style: { color: "#0b3d2e", weight: 1.5, opacity: 0.7, dashArray: "6 4", fillOpacity: 0.02,
+      className: "jurisdiction" },
+    interactive: false,
+  }).addTo(map);
+  map.getContainer().dataset.jurisdictions = String(features.length);
 }
 
 async function showBasemap(map, roads) {
