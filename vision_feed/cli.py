@@ -63,12 +63,16 @@ def analyze(
         else "  (no reference: read from what the camera learns; basis and confidence say so)"
     )
     typer.echo(f"{source}  {result.fps:.1f} fps{note}")
-    typer.echo(f"{'t0':>7} {'t1':>7} {'occupancy':>9} {'speed px/s':>10} {'level':>5}  label")
+    typer.echo(
+        f"{'t0':>7} {'t1':>7} {'occupancy':>9} {'speed px/s':>10} {'level':>5} {'conf':>4}"
+        f"  {'basis':9} label"
+    )
     for w in result.windows:
         speed = "-" if w.speed is None else f"{w.speed:.1f}"
         label = w.label if w.reliable else f"unreliable ({w.reason})"
         typer.echo(
-            f"{w.t0:7.2f} {w.t1:7.2f} {w.occupancy:9.3f} {speed:>10} {w.level:5.2f}  {label}"
+            f"{w.t0:7.2f} {w.t1:7.2f} {w.occupancy:9.3f} {speed:>10} {w.level:5.2f}"
+            f" {w.confidence:4.2f}  {w.basis:9} {label}"
         )
 
 
