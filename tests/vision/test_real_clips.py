@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import require_data
 from vision_feed.analyze import analyze_source
+from vision_feed.cameras import DEFAULT_CAMERAS_PATH, load_cameras
 from vision_feed.estimator import AnalysisResult
 from vision_feed.learned import MIN_SPEED_WINDOWS, CameraState
 
@@ -147,3 +148,14 @@ def test_a_camera_turned_to_another_road_relearns_instead_of_reading_a_jam() -> 
     )
     assert state.samples < learned_samples  # started again from the new view
     assert turned.windows and all(w.label == "free" for w in turned.windows if w.reliable)
+
+
+@pytest.mark.slow
+def test_an_operator_reference_raises_confidence_and_keeps_a_free_road_free() -> None:
+    cam = next(c for c in load_cameras(DEFAULT_CAMERAS_PATH) if c.id == "cam-ijp-03")
+    path = str(require_data("video/simple_vehicle_counting_video.avi"))
+    plain = read("simple_vehicle_counting_video.avi").windows
+    referenced = analyze_source(path, lane_mask=cam.lane_mask, calibration=cam.calibration).windows
+    assert len(referenced) == len(plain)
+    assert all(w.basis == "reference" and w.label == "free" for w in referenced)
+    assert min(w.confidence for w in referenced) > max(w.confidence for w in plain)
