@@ -59,7 +59,11 @@ FUZZY_KEYWORD_MIN = 86.0
 NON_CONTENT_WORDS = FILLER_WORDS | ENGLISH_WORDS | ROMAN_URDU_WORDS
 MIN_CONTENT_WORDS = 3  # below this (and with no keyword) confidence is scaled down
 CALIBRATION_FOLDS = 4
-TEMPERATURE = 1.0
+# Temperature scaling of the blended scores, fitted on grouped held-out folds of the corpus
+# (`_fit_temperature`; `bench triage` reports it as `fitted_temperature`: 0.91). Measured on sets
+# never trained on, it lowers the calibration error (ECE) against no scaling: own call openings
+# 0.100 -> 0.069, police complaints 0.074 -> 0.063, disaster tweets 0.096 -> 0.081.
+TEMPERATURE = 0.91
 _LATIN_RE = re.compile(r"^[a-z0-9 '\-]+$")
 
 __all__ = ["DEFAULT_TRAIN_PATH", "Example", "IncidentClassifier", "KeywordScorer",
