@@ -92,8 +92,9 @@ class Triage:
             level = unsure_level if unsure_among[0][1] < UNSURE_CANDIDATE_MIN else min(
                 level, unsure_level)
             if PRIORITIES[level] != priority:
-                reasons = [*reasons, f"unsure of the type: {PRIORITIES[level]} (the most "
-                                     "urgent of the likely types)"]
+                why = ("the most urgent of the likely types" if likely
+                       else "until the caller says more")
+                reasons = [*reasons, f"unsure of the type: {PRIORITIES[level]} ({why})"]
         threats = life_threats(text)
         if threats and level > 0 and (incident_type != "information_request" or unsure_among):
             level = 0
