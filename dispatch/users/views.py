@@ -19,7 +19,10 @@ from dispatch.users.schemas import Token, UserCreate, UserRead
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=Token)
+@router.post("/auth/token", response_model=Token, responses={
+    401: {"description": "Wrong user name or password"},
+    429: {"description": "Too many failed logins for this account or from this address; "
+                         "retry after `Retry-After` seconds"}})
 def issue_token(
     db: DbSession,
     request: Request,
