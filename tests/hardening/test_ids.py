@@ -64,9 +64,13 @@ def any_client(request: pytest.FixtureRequest) -> TestClient:
     return request.getfixturevalue(f"{request.param}_client")
 
 
-def test_every_id_route_is_found() -> None:
+def test_every_id_route_is_found(tmp_path: Path) -> None:
     """The sweep below is only as good as the routes it finds."""
-    routes = {(m, p) for m, p, _ in id_routes(create_app(context=None, settings=None))}
+    from dispatch.settings import load_settings
+
+    app = create_app(load_settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}",
+                                   redis_url="memory://", secret_key=TEST_SECRET))
+    routes = {(m, p) for m, p, _ in id_routes(app)}
     assert ("POST", "/api/v1/units/{unit_id}/status") in routes
     assert ("GET", "/api/v1/incidents/{incident_id}") in routes
     assert ("GET", "/api/v1/calls/{call_id}") in routes
