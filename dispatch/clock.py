@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 from dispatch.errors import Invalid
@@ -41,8 +42,13 @@ class ClockBounds:
 
     @classmethod
     def from_settings(cls, settings: _ClockSettings) -> ClockBounds:
-        return cls(skew=timedelta(seconds=settings.handset_clock_skew_s),
-                   max_delay=timedelta(seconds=settings.handset_max_delay_s))
+        """Cached per pair of values: the ping path asks on every fix."""
+        return _bounds(settings.handset_clock_skew_s, settings.handset_max_delay_s)
+
+
+@lru_cache(maxsize=16)
+def _bounds(skew_s: float, max_delay_s: float) -> ClockBounds:
+    return ClockBounds(skew=timedelta(seconds=skew_s), max_delay=timedelta(seconds=max_delay_s))
 
 
 DEFAULT_BOUNDS = ClockBounds()
@@ -68,8 +74,10 @@ def check_reported_time(at: datetime, *, field: str, received: datetime,
     """
     if at.tzinfo is None:
         raise Invalid(f"'{field}' must carry a timezone (ISO-8601 with Z or an offset)")
-    shown = at.astimezone(UTC).isoformat()
     ahead = at - received
+    if -bounds.max_delay <= ahead <= bounds.skew and (not_before is None or at >= not_before):
+        return at  # the usual case, first: every GPS ping comes through here
+    shown = at.astimezone(UTC).isoformat()
     if ahead > bounds.skew:
         raise Invalid(f"'{field}' ({shown}) is {_span(ahead)} in the future by the server's "
                       f"clock (allowed skew {_span(bounds.skew)}); check the handset clock")
