@@ -61,6 +61,7 @@ def floor_server(settings: Settings, ctx: AppContext, tmp_path: Path
                                  jurisdiction=BOX)
         session.flush()
         create_user(session, username="sup", password=PASSWORD, role="supervisor")
+        create_user(session, username="disp", password=PASSWORD, role="dispatcher")
         for sign, status in (("KOH-1", "available"), ("KOH-2", "en_route"),
                              ("KOH-3", "available")):
             create_unit(session, call_sign=sign, station_id=station.id,
@@ -108,3 +109,14 @@ def test_supervisor_sees_the_queue_with_clocks_and_units_by_station(open_console
     assert page.query_selector("path.camera.jammed:not(.stale)") is not None
     assert page.query_selector("path.camera.unreliable.stale") is not None
     screenshot(page, "boards-supervisor")
+
+
+def test_the_dispatchers_console_shows_the_queue_too(open_console, floor_server) -> None:
+    server, ids = floor_server
+    page = open_console(server, "/console/call-taker", "disp")
+    page.wait_for_selector("#queue-board tr.queue-row", timeout=20_000)
+    rows = page.query_selector_all("#queue-board tr.queue-row")
+    assert [int(r.get_attribute("data-incident-id")) for r in rows] == [
+        ids["fire"], ids["burglary"], ids["noise_nuisance"]]
+    assert page.query_selector("#unit-board") is None
+    screenshot(page, "boards-call-taker")

@@ -67,8 +67,11 @@ function drawUnits() {
 
 async function poll() {
   if (!getAuth()) return;
-  const [queue, units] = await Promise.all([api("/boards/queue"), api("/boards/units")])
-    .catch(() => [null, null]);
+  // Only the boards this page shows (the call-taker's page has the queue alone).
+  const [queue, units] = await Promise.all([
+    $("#queue-board") ? api("/boards/queue") : null,
+    $("#unit-board") ? api("/boards/units") : null,
+  ]).catch(() => [null, null]);
   if (queue?.ok) state.queue = queue.data;
   if (units?.ok) state.units = units.data;
   state.fetchedAt = Date.now();
