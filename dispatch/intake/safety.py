@@ -152,6 +152,10 @@ DANGER_CUES = LIFE_THREAT_CUES + (
     "weapon", "explode", "kill", "knife", "collapsed", "ambulance", "rescue", "trapped",
     "unattended", "suspicious", "kidnap", "abduct", "snatch", "rob", "burgl", "stab",
     "carjack", "mugged", "screaming", "chura", "چرا",
+    # Asking the police to act against someone is a complaint, whatever else it is.
+    "arrest", "abuse", "abusing", "abusive", "harass", "gaali", "gaaliyan", "take action",
+    "action against", "complaint against",
+    "گالی", "گالیاں", "گرفتار",
     "بچاؤ", "مدد", "زخمی", "خون", "مار", "چوٹ", "حملہ", "لڑائی", "جھگڑا", "چور", "چوری",
     "ڈاکو", "چھین", "لوٹ", "حادثہ", "ٹکر", "دھواں", "لاپتہ", "خطرہ", "دھمکی",
 )
