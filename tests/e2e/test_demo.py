@@ -27,9 +27,12 @@ def demo_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_demo(folder: Path, env: dict[str, str], *args: str,
-             budget_s: float = 300) -> tuple[dict[str, object], str]:
+             budget_s: float = 480) -> tuple[dict[str, object], str]:
     """Start the real demo in `folder`, poll the API as the supervisor until the whole flow
-    is visible (or the budget is spent), stop it; returns what was seen and its output."""
+    is visible (or the budget is spent), stop it; returns what was seen and its output.
+
+    About 90 s on a quiet machine (most of it loading the speech model); the budget is for
+    CI machines shared with other work, where loading the model alone took four minutes."""
     port = next(PORTS)
     proc = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "demo", "--port", str(port),
                              "--speed", "3", *args], cwd=folder, env=env,
@@ -114,6 +117,7 @@ def test_demo_on_the_twin_cities_with_recorded_clips(tmp_path: Path) -> None:
     assert_whole_flow(seen, output)
     assert "Islamabad" in output and "recorded clip" in output, output[-3000:]
     assert any(not cid.endswith("-sim") for cid in seen["readings"]), seen  # type: ignore[union-attr]
+    print(f"whole flow visible after {seen['after_s']} s: {seen}")
 
 
 def test_lahore_without_internet_fails_in_one_clear_line(tmp_path: Path) -> None:
