@@ -75,3 +75,20 @@ def test_the_sqlite_demo_may_generate_a_key_whatever_redis_is(
     settings = load_settings(redis_url="redis://127.0.0.1:6379/0",
                              database_url="sqlite:///var/demo.db")
     assert len(settings.signing_key()) >= 32
+
+
+def test_written_paths_are_under_h15_home_whatever_the_current_folder(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for name in ("DATABASE_URL", "MAP_DIR", "RECORDINGS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("H15_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    home = tmp_path / "home"
+    assert settings.home == home
+    assert settings.database_url == f"sqlite:///{home / 'helpline15.db'}"
+    assert settings.map_dir == str(home / "maps")
+    assert settings.recordings_dir == str(home / "recordings")
+    # absolute paths and real databases are left as given
+    kept = load_settings(database_url="postgresql+psycopg://db/h15", map_dir="/srv/maps")
+    assert kept.database_url == "postgresql+psycopg://db/h15" and kept.map_dir == "/srv/maps"
