@@ -9,8 +9,16 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from dispatch.auth.deps import ALL_STAFF, CurrentUser, DbSession, StationScope, require_roles
+from dispatch.auth.deps import (
+    ALL_STAFF,
+    CurrentUser,
+    DbSession,
+    StationScope,
+    get_context,
+    require_roles,
+)
 from dispatch.boards.service import QueueEntry, StationBoard, incident_queue, unit_board
+from dispatch.context import AppContext
 
 router = APIRouter(tags=["boards"])
 
@@ -26,13 +34,16 @@ class UnitBoardRead(BaseModel):
 
 
 @router.get("/boards/queue", response_model=QueueRead)
-async def queue(db: DbSession, scope: StationScope,
+async def queue(db: DbSession, scope: StationScope, ctx: AppContext = Depends(get_context),
                 _: CurrentUser = Depends(require_roles(*ALL_STAFF))) -> QueueRead:
     """Open incidents, P1 first and oldest first within a priority; each with the milestone it
     waits for, that clock's elapsed seconds against its target (`config/alerts.toml`) and the
     alert tier reached. An SHO sees their own station's incidents."""
     now = datetime.now(UTC)
-    entries = await run_in_threadpool(lambda: incident_queue(db, now=now, station_scope=scope))
+    # The demo runs its alert targets faster with its clock (`--speed`); the same ones here.
+    policy = ctx.extras.get("alert_policy")
+    entries = await run_in_threadpool(
+        lambda: incident_queue(db, now=now, station_scope=scope, policy=policy))
     return QueueRead(now=now, incidents=entries)
 
 

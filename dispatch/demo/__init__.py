@@ -177,6 +177,7 @@ async def _demo(*, port: int, calls: int, speed: float, city: str,
     simulation = Simulation(ctx, graph, speed=speed, calls=calls, emulator=emulator,
                             report=report)
     alerts = AlertScheduling(ctx, client, policy=scaled_policy(speed))
+    ctx.extras["alert_policy"] = alerts.policy  # the boards' clocks run on the same targets
     server = uvicorn.Server(uvicorn.Config(create_app(context=ctx, background=True),
                                            host="127.0.0.1", port=port, log_level="warning",
                                            log_config=None))

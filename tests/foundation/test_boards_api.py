@@ -118,3 +118,17 @@ def test_unit_board_counts_units_by_status_per_station_and_sho_sees_own(client, 
     queue = client.get("/api/v1/boards/queue", headers=auth(client, "sho_b")).json()
     assert {entry["station_id"] for entry in queue["incidents"]} == {floor["stations"]["B"]}
     assert client.get("/api/v1/boards/queue").status_code == 401
+
+
+def test_queue_clocks_use_the_running_alert_policy(client, ctx, floor) -> None:
+    """The demo runs its alert targets `--speed` times faster; the queue shows the same ones."""
+    from dispatch.demo import scaled_policy
+
+    ctx.extras["alert_policy"] = scaled_policy(3.0)
+    try:
+        body = client.get("/api/v1/boards/queue", headers=auth(client, "disp")).json()
+    finally:
+        ctx.extras.pop("alert_policy")
+    for entry in body["incidents"]:
+        normal = floor["policy"].target_s(entry["priority"], "unit_dispatched")
+        assert entry["clock"]["target_s"] == pytest.approx(normal / 3)
