@@ -46,7 +46,7 @@ def _post_call(wav_path: str) -> str:
     return transcribe_recording(wav_path)["text"]
 
 
-async def _run(calls: int, live_limit: int) -> dict[str, Any]:
+async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
     from telephony.capacity import LiveCapacity
     from telephony.gateway import Gateway
     from telephony.speech import SpeechConfig, SpeechEngines
@@ -73,8 +73,9 @@ async def _run(calls: int, live_limit: int) -> dict[str, Any]:
             texts[key] = f"{texts.get(key, '')} {data['text']}"
         return "0-0"
 
-    engines = SpeechEngines(SpeechConfig.from_settings())
-    await engines.start()
+    engines = SpeechEngines(SpeechConfig.from_settings()) if speech else None
+    if engines is not None:
+        await engines.start()
     pool = ProcessPoolExecutor(max_workers=1)
     loop = asyncio.get_running_loop()
     jobs: set[asyncio.Task] = set()
@@ -90,8 +91,12 @@ async def _run(calls: int, live_limit: int) -> dict[str, Any]:
         jobs.add(job)
         job.add_done_callback(jobs.discard)
 
-    capacity = LiveCapacity(make_transcription_sink_factory(engines, publish), limit=live_limit,
-                            on_overflow=on_overflow)
+    async def recorded_only(call_id: uuid.UUID) -> None:
+        return None
+
+    capacity = LiveCapacity(
+        make_transcription_sink_factory(engines, publish) if engines else lambda _: None,
+        limit=live_limit if engines else 0, on_overflow=on_overflow if engines else recorded_only)
     gateway = Gateway(ami_host="127.0.0.1", ami_port=asterisk.ami_port, ami_username="dispatch",
                       ami_secret="dispatch", audiosocket_bind=asterisk.audiosocket,
                       publish=publish, recordings_dir=recordings, on_call=capacity)
@@ -106,7 +111,7 @@ async def _run(calls: int, live_limit: int) -> dict[str, Any]:
             for i in range(calls)))
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and (
-                len(ended) < calls or len(post_done) < capacity.deferred
+                len(ended) < calls or (engines and len(post_done) < capacity.deferred)
                 or len(gateway.audiosocket.calls) or capacity.live):
             await asyncio.sleep(0.2)
         wall = time.monotonic() - started
@@ -114,7 +119,8 @@ async def _run(calls: int, live_limit: int) -> dict[str, Any]:
         await gateway.stop()
         asterisk.cleanup()
         pool.shutdown()
-        await engines.aclose()
+        if engines is not None:
+            await engines.aclose()
     recorded = 0
     for path in recordings.glob("*.wav"):
         with wave.open(str(path)) as wav:
@@ -135,8 +141,10 @@ async def _run(calls: int, live_limit: int) -> dict[str, Any]:
     }
 
 
-def measure_real_asterisk(calls: int = 20, live_limit: int = 4) -> dict[str, Any]:
-    """The figures, or ``{"skipped": why}`` when the bundle is not beside the data."""
+def measure_real_asterisk(calls: int = 20, live_limit: int = 4,
+                          speech: bool = True) -> dict[str, Any]:
+    """The figures, or ``{"skipped": why}`` when the bundle is not beside the data; without
+    ``speech`` only recording and audio arrival are measured."""
     if bundle_dir() is None:
         return {"skipped": f"no Asterisk bundle at {data_dir().parent / 'asterisk'}"}
-    return asyncio.run(_run(calls, live_limit))
+    return asyncio.run(_run(calls, live_limit, speech))
