@@ -59,6 +59,7 @@ FUZZY_KEYWORD_MIN = 86.0
 NON_CONTENT_WORDS = FILLER_WORDS | ENGLISH_WORDS | ROMAN_URDU_WORDS
 MIN_CONTENT_WORDS = 3  # below this (and with no keyword) confidence is scaled down
 CALIBRATION_FOLDS = 4
+CACHE_KEEP = 4  # fitted models kept in the cache folder, newest first
 # Temperature scaling of the blended scores, fitted on grouped held-out folds of the corpus
 # (`_fit_temperature`; `bench triage` reports it as `fitted_temperature`: 0.85-0.91 as the
 # corpus grew). Measured on sets
@@ -154,6 +155,9 @@ def _fit(texts: list[str], labels: list[str], *, cache: bool) -> tuple[Pipeline,
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
             pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)
+        stale = sorted(path.parent.glob("ngram-lr-*.pkl"), key=lambda f: f.stat().st_mtime)
+        for old in stale[:-CACHE_KEEP]:  # models of earlier corpora
+            old.unlink(missing_ok=True)
     except OSError as exc:
         log.info("triage model cache not written (%s): fitting again next start", exc)
     return model, key
