@@ -230,3 +230,44 @@ def test_handset_queues_a_tap_offline_and_sends_it_with_its_original_time(
     assert (back_online_at - at).total_seconds() > 2.0  # the tap's time, not the send time
     handset.wait_for_selector("#outbox[hidden]", state="attached")
     screenshot(handset, "handset-after-offline")
+
+
+# The phone's clock runs ten minutes fast (set by hand, say): Date and Date.now() both shifted.
+FAST_CLOCK = """
+(() => {
+  const Real = Date, AHEAD = 10 * 60 * 1000;
+  class Fast extends Real {
+    constructor(...args) { if (args.length) super(...args); else super(Real.now() + AHEAD); }
+    static now() { return Real.now() + AHEAD; }
+  }
+  window.Date = Fast;
+})();
+"""
+
+
+def test_a_handset_with_a_wrong_clock_still_reports_live_taps(
+        open_console, live_server: LiveServer, city: City) -> None:
+    """A live tap goes without `at`, so the server's time is used; only a queued one carries
+    the phone's time (and would be refused as 10 min in the future)."""
+    with live_server.api("disp") as api:
+        incident = api.post("/incidents", json={"incident_type": "burglary", "priority": "P2",
+                                                "lat": 31.5570, "lon": 74.3240}).json()
+        assignment = api.post(f"/incidents/{incident['id']}/assignments",
+                              json={"unit_id": city.near_unit_id}).json()
+    handset = open_console(live_server, "/console/handset", "sho", phone=True,
+                           init_script=FAST_CLOCK)
+    handset.wait_for_selector(f"#assignment[data-assignment-id='{assignment['id']}']"
+                              "[data-status='dispatched']")
+    assert handset.evaluate("Date.now() - performance.timeOrigin - performance.now()") > 500_000
+    tapped_at = datetime.now(UTC)
+    handset.click("#act-acknowledged")
+
+    def acknowledged():  # type: ignore[no-untyped-def]
+        with live_server.api("disp") as api:
+            row = api.get(f"/incidents/{incident['id']}/assignments").json()[0]
+        return row if row["status"] == "acknowledged" else None
+
+    landed = wait_for(acknowledged, timeout=15, what="the live acknowledgement")
+    at = datetime.fromisoformat(landed["acknowledged_at"])
+    assert 0 <= (at - tapped_at).total_seconds() < 10, (at, tapped_at)  # the server's time
+    handset.wait_for_selector("#outbox[hidden]", state="attached")
