@@ -75,6 +75,13 @@ function onMessage(message) {
       Object.assign(call, { aml_lat: data.lat, aml_lon: data.lon, aml_radius_m: data.radius_m });
       if (data.id === state.selected) { renderCall(); renderSuggestions(); }
     }
+  } else if (type === "call.conference") {
+    // An SHO brought into the call: ringing, answered, or no answer (try the next one).
+    const call = [...state.calls.values()].find((c) => c.linkedid === data.linkedid);
+    if (call) {
+      call.conference = `${data.label || data.dial}: ${data.status}${data.reason ? ` (${data.reason})` : ""}`;
+      if (call.id === state.selected) renderCall();
+    }
   } else if (type === "transcript.partial" || type === "transcript.final") {
     onTranscript(type.split(".")[1], data);
   } else if (type.startsWith("incident.") || type.startsWith("assignment.")) {
@@ -174,6 +181,12 @@ function renderCall() {
     el("p", {}, bi(call.state, { ringing: "گھنٹی", answered: "جاری", ended: "ختم" }[call.state]),
       ` · ${pkTime(call.ringing_at)}`),
     aml,
+    // live recognition was full: the transcript comes from the asr workers after hang-up
+    call.transcript_mode === "pending" || call.transcript_mode === "post_call"
+      ? el("p", { class: "muted" }, call.transcript_mode === "pending"
+        ? "Transcript after hang-up (live recognition full)" : "Transcript made after hang-up")
+      : "",
+    call.conference ? el("p", { class: "conference" }, call.conference) : "",
   );
 }
 
