@@ -81,3 +81,37 @@ def test_postgres_refuses_rewriting_the_audit_trail(empty_pg: str) -> None:
         assert actor == "alice"
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_receipt_times_are_backfilled_and_the_trail_stays_append_only(
+        backend: str, empty_pg: str, tmp_path: Path) -> None:
+    """0006 adds `received_at` to rows written before it (equal to their stamped time, which the
+    server wrote), through PostgreSQL's append-only trigger, and leaves the trigger on."""
+    url = empty_pg if backend == "postgresql" else f"sqlite:///{tmp_path / 'h15.db'}"
+    upgrade(url, "0005")
+    engine = make_engine(url)
+    stamped = "2026-11-22 09:00:00+00:00"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO incidents (incident_type, priority, status, location_confirmed, "
+                f"created_at) VALUES ('fire', 'P1', 'open', false, '{stamped}')"))
+            connection.execute(text(
+                "INSERT INTO incident_milestones (incident_id, milestone, reached_at) "
+                f"VALUES (1, 'incident_created', '{stamped}')"))
+            connection.execute(text(
+                "INSERT INTO status_history (at, entity_type, entity_id, to_status, actor) "
+                f"VALUES ('{stamped}', 'incident', 1, 'open', 'alice')"))
+        upgrade(url)
+        with engine.connect() as connection:
+            for table, column in (("status_history", "at"), ("incident_milestones",
+                                                             "reached_at")):
+                same = connection.execute(text(
+                    f"SELECT received_at = {column} FROM {table}")).scalar_one()
+                assert same in (True, 1), table
+        if backend == "postgresql":
+            with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+                connection.execute(text("UPDATE status_history SET received_at = now()"))
+    finally:
+        engine.dispose()
