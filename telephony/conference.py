@@ -16,10 +16,11 @@ Outcomes are ``call.conference`` events on ``h15:calls``: ``ringing``, then ``an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
-from telephony.ami.client import AmiClient, AmiNotConnected, Publish, redirect
+from telephony.ami.client import AmiClient, AmiNotConnected, Publish
 from telephony.ami.legs import leg_id
 from telephony.ami.tracker import CALLS_STREAM, CallTracker, TrackedCall
 
@@ -46,6 +47,23 @@ def _dialplan_channel(call: TrackedCall, role: str, half: str) -> str | None:
     channels = [c for leg in call.parties.values() if leg.role == role and leg.left_at is None
                 for uid, c in call.legs.items() if uid in leg.uniqueids]
     return next((c for c in channels if c.endswith(half)), channels[0] if channels else None)
+
+
+async def redirect(client: AmiClient, channel: str, *, context: str, exten: str,
+                   extra: tuple[str, str] | None = None) -> dict:
+    """AMI ``Redirect``: move a channel (and ``extra``: (channel, exten) in the same context)
+    out of its bridge to ``context,exten,1``; Asterisk 22 keeps the channels (no masquerade),
+    so a ChanSpy tap on the caller follows it."""
+    manager = client._manager
+    if manager is None or not client.ready.is_set():
+        raise AmiNotConnected("no authenticated AMI link")
+    action = {"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
+              "Priority": "1"}
+    if extra is not None:
+        action |= {"ExtraChannel": extra[0], "ExtraContext": context, "ExtraExten": extra[1],
+                   "ExtraPriority": "1"}
+    reply = await asyncio.wait_for(manager.send_action(action), client.login_timeout)
+    return dict(reply[0] if isinstance(reply, list) else reply)
 
 
 class Conference:

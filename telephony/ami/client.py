@@ -389,19 +389,3 @@ def _log_call_event(kind: str, data: dict) -> None:
         log.info("call %s: ended, cause %s (%s)", data["linkedid"], data.get("cause"),
                  data.get("cause_text") or "no text")
 
-
-async def redirect(client: AmiClient, channel: str, *, context: str, exten: str,
-                   extra: tuple[str, str] | None = None) -> dict:
-    """AMI ``Redirect``: move a channel (and ``extra``: (channel, exten) in the same context)
-    out of its bridge to ``context,exten,1``; Asterisk 22 keeps the channels (no masquerade),
-    so a ChanSpy tap on the caller follows it."""
-    manager = client._manager
-    if manager is None or not client.ready.is_set():
-        raise AmiNotConnected("no authenticated AMI link")
-    action = {"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
-              "Priority": "1"}
-    if extra is not None:
-        action |= {"ExtraChannel": extra[0], "ExtraContext": context, "ExtraExten": extra[1],
-                   "ExtraPriority": "1"}
-    reply = await asyncio.wait_for(manager.send_action(action), client.login_timeout)
-    return dict(reply[0] if isinstance(reply, list) else reply)

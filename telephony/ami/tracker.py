@@ -199,80 +199,9 @@ class CallTracker:
         seen are adopted. ``candidates`` limits closing to the calls active before the link
         dropped, so a call that began after the listing was taken is not closed by mistake.
         """
-        at = at or datetime.now(UTC)
-        by_call: dict[str, list[Mapping[str, str]]] = {}
-        for channel in channels:
-            linkedid = channel.get("Linkedid")
-            if linkedid:
-                originated = parse_leg_id(linkedid)  # an SHO leg: its call's Linkedid is in it
-                owner = self.aliases.get(linkedid) or (originated[0] if originated else linkedid)
-                by_call.setdefault(owner, []).append(channel)
-        self._fold_taps(by_call)
-        out: list[CallEvent] = []
-        for linkedid in list(self.active):
-            if linkedid not in by_call and (candidates is None or linkedid in candidates):
-                call = self.active[linkedid]
-                out += self._end(call, at, cause=None, cause_text=LINK_DOWN_CAUSE_TEXT)
-        for linkedid, legs in by_call.items():
-            if linkedid in self.ended:
-                continue
-            call = self.active.get(linkedid)
-            adopted = call is None
-            if call is None:
-                if not any(leg.get("Uniqueid") == linkedid for leg in legs) or (
-                    self.contexts is not None
-                    and not any(leg.get("Context") in self.contexts for leg in legs)
-                ):
-                    continue  # a tap or SHO leg whose call is gone, or not a 15 call
-                call = self.active[linkedid] = TrackedCall(linkedid=linkedid, ringing_at=at)
-                call.aliases = [a for a, owner in self.aliases.items() if owner == linkedid]
-            call.legs = {
-                leg["Uniqueid"]: leg.get("Channel", "") for leg in legs if "Uniqueid" in leg
-            }
-            queued = False
-            for leg in sorted(legs, key=lambda leg: leg.get("Uniqueid") != linkedid):
-                if leg.get("Uniqueid") == linkedid:
-                    call.channel = leg.get("Channel")
-                    queued = leg.get("Application") in ("Queue", "ConfBridge")
-                call.caller_number = call.caller_number or _number(leg.get("CallerIDNum"))
-                if leg.get("Application") == "AudioSocket" and not call.audiosocket_uuid:
-                    uuid_text = (leg.get("ApplicationData") or leg.get("Data") or "").split(",")[0]
-                    if uuid_text:
-                        call.audiosocket_uuid = uuid_text.strip()
-                        out.append(self._emit(call, "call.audiosocket_linked", at))
-            live_keys = set()
-            for leg in sorted(legs, key=lambda leg: leg.get("Uniqueid") != linkedid):
-                live_keys.add(leg_key(leg.get("Channel", "")))
-                out += self._join(call, leg, at, "call_taker" if queued else "other")
-            for party in call.parties.values():
-                if party.key not in live_keys and party.left_at is None:
-                    party.left_at, party.uniqueids = at, set()
-                    out += self._leg_event(call, party, at)
-            if any(leg.get("ChannelState") == CHANNEL_STATE_UP for leg in legs):
-                out += self._answer(call, at)
-            else:
-                out += self._ring(call, at)
-            data = call.base_data(at) | {"state": call.state, "adopted": adopted}
-            data["event_id"] = f"{linkedid}:call.resynced:{at.isoformat()}"
-            out.append(("call.resynced", data))
-        return out
+        from telephony.ami.resync import resync
 
-    def _fold_taps(self, by_call: dict[str, list[Mapping[str, str]]]) -> None:
-        """Move each listed tap into its caller's group: the tap's ChanSpy names the caller's
-        channel (a gateway that just started knows no AudioSocket UUID yet)."""
-        owner_of = {leg.get("Channel", ""): lid for lid, legs in by_call.items() for leg in legs}
-        for linkedid in list(by_call):
-            for leg in by_call[linkedid]:
-                if leg.get("Application") != "ChanSpy":
-                    continue
-                spied = (leg.get("ApplicationData") or leg.get("Data") or "").split(",")[0]
-                owner = owner_of.get(spied.strip())
-                if owner and owner != linkedid and owner in by_call:
-                    by_call[owner].extend(by_call.pop(linkedid))
-                    self.aliases[linkedid] = owner
-                    if owner in self.active:
-                        self.active[owner].aliases.append(linkedid)
-                    break
+        return resync(self, channels, at or datetime.now(UTC), candidates)
 
     # -- event handlers ----------------------------------------------------------------------
     def _on_newchannel(self, call: TrackedCall, event: Mapping[str, str], at: datetime):
