@@ -16,9 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from dispatch.alerts.views import router as alerts_router
 from dispatch.assignments.views import router as assignments_router
 from dispatch.audit.views import router as audit_router
-from dispatch.auth.deps import require_metrics_reader
+from dispatch.auth.deps import get_context, require_metrics_reader
 from dispatch.boards.views import router as boards_router
 from dispatch.calls.views import router as calls_router
+from dispatch.cameras.service import registry as camera_registry
 from dispatch.cameras.views import router as cameras_router
 from dispatch.consoles.views import router as consoles_router
 from dispatch.context import AppContext
@@ -42,6 +43,7 @@ from dispatch.units.fastpath import PingFastPath
 from dispatch.units.positions import LivePositions, PositionFlusher
 from dispatch.units.views import router as units_router
 from dispatch.users.views import router as users_router
+from vision_feed.freshness import CameraFreshnessCollector
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -171,10 +173,14 @@ def health(request: Request) -> JSONResponse:
                         status_code=200 if healthy else 503)
 
 
-def metrics(_: str = Depends(require_metrics_reader)) -> Response:
+def metrics(_: str = Depends(require_metrics_reader),
+            ctx: AppContext = Depends(get_context)) -> Response:
     """Prometheus metrics. Scrape with `Authorization: Bearer <METRICS_TOKEN>` (a static token
-    from the settings, for Prometheus' `authorization` block), or a supervisor's token."""
-    return metrics_response()
+    from the settings, for Prometheus' `authorization` block), or a supervisor's token. Includes
+    each camera's reading age and sample lag (`h15_camera_*`), read from Redis at scrape time."""
+    cameras = CameraFreshnessCollector(
+        ctx.redis, lambda: [camera.id for camera in camera_registry(ctx.settings.cameras_path)])
+    return metrics_response(cameras)
 
 
 async def _domain_error(_: Request, exc: DomainError) -> Response:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.registry import Collector
 from starlette.types import Message, Receive, Scope, Send
 
 from dispatch.asgi import HttpMiddleware
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Counter("h15_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("h15_http_request_seconds", "HTTP request latency", ["method", "route"],
@@ -38,5 +48,16 @@ class MetricsMiddleware(HttpMiddleware):
             LATENCY.labels(scope["method"], name).observe(time.perf_counter() - started)
 
 
-def metrics_response() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics_response(*extra: Collector) -> Response:
+    """The process's metrics plus collectors read at scrape time (a registry per scrape, so
+    several apps in one process never register the same collector twice)."""
+    body = generate_latest()
+    if extra:
+        scrape = CollectorRegistry(auto_describe=False)
+        for collector in extra:
+            scrape.register(collector)
+        try:
+            body += generate_latest(scrape)
+        except Exception as exc:  # Redis down or a bad camera file: the rest is still worth it
+            log.warning("scrape-time metrics left out: %s", exc)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -94,3 +94,31 @@ def test_an_unusable_registry_is_a_clear_503(client: TestClient, ctx: AppContext
     assert reply.status_code == 503
     assert "camera registry unusable" in reply.json()["detail"]
     assert "cam 1" in reply.json()["detail"]
+
+
+def test_metrics_show_each_cameras_age_and_the_stale_count(client: TestClient, ctx: AppContext,
+                                                            tmp_path: Path) -> None:
+    registry = tmp_path / "cameras.toml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    ctx.settings = ctx.settings.model_copy(update={"cameras_path": str(registry)})
+    with session_scope(ctx.sessions) as session:
+        make_stations_and_role_users(session, "pw-1234")
+    publish_congestion(ctx.redis, congestion_payload("cam-mall-road", ["11-12", "12-11"],
+                                                     window()), ttl_s=30)
+    ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
+    publish_congestion(ctx.redis, congestion_payload(
+        "cam-model-town", ["21-22"], window(level=0.1, label="free", factor=1.5),
+        now=ten_minutes_ago), ttl_s=30)
+
+    text = client.get("/api/v1/metrics", headers=login(client, "supervisor")).text
+    ages = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line.startswith("h15_camera_reading_age_seconds{")}
+    assert set(ages) == {"cam-mall-road", "cam-model-town"}  # never heard: no age to report
+    assert ages["cam-mall-road"] < 30 and 590 <= ages["cam-model-town"] <= 700
+    assert "h15_cameras_stale 2.0" in text and "h15_cameras 3.0" in text
+    assert "h15_http_requests_total" in text  # the process's own metrics are still there
+
+    registry.write_text('[[cameras]]\nid = "cam 1"\n', encoding="utf-8")
+    broken = client.get("/api/v1/metrics", headers=login(client, "supervisor"))
+    assert broken.status_code == 200 and "h15_http_requests_total" in broken.text
+    assert "h15_cameras " not in broken.text
