@@ -126,9 +126,10 @@ def _pipeline() -> Pipeline:
 
 
 def cache_dir() -> Path:
-    """Where fitted models are kept between starts (`H15_TRIAGE_CACHE_DIR` overrides)."""
-    default = Path.home() / ".cache" / "helpline15" / "triage"
-    return Path(os.environ.get("H15_TRIAGE_CACHE_DIR") or default)
+    """Where fitted models are kept between starts: `$XDG_CACHE_HOME/helpline15/triage`
+    (`~/.cache/...`, beside the speech models); `H15_TRIAGE_CACHE_DIR` overrides."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(os.environ.get("H15_TRIAGE_CACHE_DIR") or Path(base) / "helpline15" / "triage")
 
 
 def _fit(texts: list[str], labels: list[str], *, cache: bool) -> tuple[Pipeline, str]:
