@@ -55,11 +55,12 @@ def resync(tracker: CallTracker, channels: Iterable[Mapping[str, str]], at: date
         call.legs = {
             leg["Uniqueid"]: leg.get("Channel", "") for leg in legs if "Uniqueid" in leg
         }
-        queued = False
+        # legs other than the caller's and the tap's are call-takers while the caller is in
+        # the queue or its conference (a Local caller runs the Queue on its ;2 half)
+        queued = any(leg.get("Application") in ("Queue", "ConfBridge") for leg in legs)
         for leg in sorted(legs, key=lambda leg: leg.get("Uniqueid") != linkedid):
             if leg.get("Uniqueid") == linkedid:
                 call.channel = leg.get("Channel")
-                queued = leg.get("Application") in ("Queue", "ConfBridge")
             call.caller_number = call.caller_number or _number(leg.get("CallerIDNum"))
             if leg.get("Application") == "AudioSocket" and not call.audiosocket_uuid:
                 uuid_text = (leg.get("ApplicationData") or leg.get("Data") or "").split(",")[0]

@@ -182,3 +182,35 @@ def test_resync_does_not_close_a_call_that_began_after_the_link_came_back() -> N
     assert lifecycle(published) == ["call.ended"]
     assert published[-1][1]["linkedid"] == "1795318221.6"
     assert "1795318999.9" in tracker.active
+
+
+def test_a_restarted_gateway_folds_a_live_production_tap_into_its_callers_call() -> None:
+    """After a restart the tracker knows no UUID: the tap's ChanSpy names the caller's channel."""
+    uuid = "8dc013dd-05d6-4402-8aa6-34fa098bffd5"
+    tap = f"Local/{uuid}@helpline-tap-00000001"
+
+    def channel(name: str, uniqueid: str, linkedid: str, app: str, data: str = "") -> dict:
+        return {"Event": "CoreShowChannel", "Channel": name, "Uniqueid": uniqueid,
+                "Linkedid": linkedid, "Application": app, "ApplicationData": data,
+                "ChannelState": "6", "CallerIDNum": CALLER, "Context": "helpline"}
+
+    listing = [
+        channel("Local/15@helpline-00000000;1", "10.0", "10.0", "Playback"),
+        channel("Local/15@helpline-00000000;2", "10.1", "10.0", "Queue", "calltakers,tT"),
+        channel(f"{tap};1", "10.2", "10.2", "ChanSpy", "Local/15@helpline-00000000;2,qEo"),
+        channel(f"{tap};2", "10.3", "10.2", "AudioSocket", f"{uuid},127.0.0.1:9092"),
+        channel("PJSIP/calltaker01-00000004", "10.4", "10.0", "AppQueue", "(Outgoing Line)"),
+    ]
+    tracker = CallTracker(contexts={"helpline"})
+    published = tracker.resync(listing)
+    assert list(tracker.active) == ["10.0"]
+    call = tracker.active["10.0"]
+    assert call.audiosocket_uuid == uuid and call.caller_number == CALLER
+    legs = [d["leg"] for t, d in published if t == "call.leg"]
+    assert sorted((leg["role"], leg["channel"].split(";")[0]) for leg in legs) == [
+        ("call_taker", "PJSIP/calltaker01-00000004"), ("caller", "Local/15@helpline-00000000"),
+        ("tap", tap)]
+    # the tap's hang-up (its own Linkedid) is a leg of the call, not an unknown call
+    hangups = [dict(c, Event="Hangup", Cause="16") for c in listing]
+    ends = [e for event in hangups for e in tracker.handle(event)]
+    assert lifecycle(ends) == ["call.ended"] and tracker.unknown_call_events == 0
