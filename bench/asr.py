@@ -1,4 +1,7 @@
-"""ASR benchmark: Vosk streaming cost and latency on the real Korean model and clips.
+"""ASR benchmark. The default engine (multilingual whisper) is measured by `bench/asr_whisper.py`;
+`--engine vosk` gives the Vosk figures below, `--engine whisper-tiny.en` another whisper model.
+
+Vosk streaming cost and latency on the real Korean model and clips.
 
 Figures (JSON keys as INTERFACE.md):
 * `rtf` — CPU seconds per second of call audio for one warm stream (CPU time, so other tenants
@@ -186,8 +189,12 @@ async def _measure(quick: bool, decoder: dict[str, str], latency: bool) -> dict[
 
 
 async def _run(quick: bool) -> dict[str, Any]:
+    import resource
+
     result: dict[str, Any] = {"engine": "vosk", "model": "vosk-ko", "quick": quick}
     result.update(await _measure(quick, {}, latency=True))
+    result["final_after_speech_s"] = result.get("final_latency_s")
+    result["memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result["load_average"] = round(os.getloadavg()[0], 2)
     if not quick:
         result["tuned"] = {"decoder": TUNED_DECODER, **await _measure(quick, TUNED_DECODER, True)}
@@ -195,13 +202,18 @@ async def _run(quick: bool) -> dict[str, Any]:
     return result
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    """Run the benchmark; `quick` is a seconds-long smoke run with one clip and two calls."""
-    return asyncio.run(_run(quick))
+def run(quick: bool = False, engine: str | None = None) -> dict[str, Any]:
+    """Measure the default engine, or `engine` ("vosk", or a whisper model name such as
+    "whisper-tiny.en"); `quick` is a short smoke run."""
+    if engine == "vosk":
+        return asyncio.run(_run(quick))
+    from bench.asr_whisper import run as run_whisper
+
+    return run_whisper(quick, None if engine in (None, "whisper") else engine)
 
 
 if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(run(quick="--quick" in sys.argv), ensure_ascii=False))
+    print(json.dumps(run(quick="--quick" in sys.argv), ensure_ascii=False))  # default engine

@@ -20,6 +20,8 @@ data_app = typer.Typer(help="Maps and speech models for deployments.", no_args_i
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(data_app, name="data")
+speech_app = typer.Typer(help="Speech recognition, as live calls use it.", no_args_is_help=True)
+app.add_typer(speech_app, name="speech")
 console = Console(stderr=True)
 
 BENCHES = ("routing", "asr", "vision", "telephony", "api", "alerts", "triage", "tiles")
@@ -310,10 +312,31 @@ def scheduler() -> None:
     ctx.close()
 
 
+@speech_app.command("transcribe")
+def speech_transcribe(
+    file: Path = typer.Argument(..., help="a 16-bit mono WAV (8 kHz telephone or any rate)"),
+    language: str = typer.Option("auto", help="ur, en, pa (ASR_LANGUAGES) or auto: detect"),
+    json_out: bool = typer.Option(False, "--json", help="{language, text, segments, rtf}"),
+) -> None:
+    """One audio file through exactly the engine, language choice and guards of a live call."""
+    from dispatch.runtime import speech_config
+    from telephony.speech.cli import transcribe_command
+
+    settings = settings_or_exit()
+    try:
+        config = speech_config(settings)
+    except SettingsError as exc:
+        fail(str(exc))
+    transcribe_command(config, file, language, json_out)
+
+
 @app.command()
 def bench(name: str = typer.Argument(..., help=", ".join(BENCHES)),
           json_out: bool = typer.Option(False, "--json", help="one JSON object"),
-          quick: bool = typer.Option(False, help="a seconds-long smoke run")) -> None:
+          quick: bool = typer.Option(False, help="a seconds-long smoke run"),
+          engine: str | None = typer.Option(None, help="asr: measure this engine/model "
+                                            "instead of the default (e.g. vosk, whisper-tiny.en)"),
+          ) -> None:
     """Print benchmark figures."""
     if name not in BENCHES:
         fail(f"unknown bench '{name}'; benches: {', '.join(BENCHES)}")
@@ -321,7 +344,7 @@ def bench(name: str = typer.Argument(..., help=", ".join(BENCHES)),
         module = importlib.import_module(f"bench.{name}")
     except ModuleNotFoundError:
         fail(f"bench '{name}' is not built yet")
-    figures = module.run(quick=quick)
+    figures = module.run(quick=quick, **({"engine": engine} if engine else {}))
     if json_out:
         sys.stdout.write(json.dumps(figures) + "\n")
     else:

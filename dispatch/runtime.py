@@ -24,12 +24,12 @@ def speech_config(settings: Settings):  # type: ignore[no-untyped-def]
     from telephony.speech.config import SpeechConfig, SpeechConfigError
 
     try:
-        options = {"model_cache_dir": settings.model_cache_dir} if settings.model_cache_dir else {}
+        # split models are joined under H15_HOME unless MODEL_CACHE_DIR says where
+        cache = Path(settings.model_cache_dir or Path(settings.home) / "models")
         return SpeechConfig.from_settings(
             asr_engine=settings.asr_engine, asr_model_path=settings.asr_model_path,
-            language_default=settings.asr_language,
-            languages=tuple(x.strip() for x in settings.asr_languages.split(",") if x.strip()),
-            **options)
+            language_default=settings.asr_language, model_cache_dir=cache,
+            languages=tuple(x.strip() for x in settings.asr_languages.split(",") if x.strip()))
     except SpeechConfigError as exc:
         raise SettingsError(str(exc)) from None
 

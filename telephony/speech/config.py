@@ -78,8 +78,6 @@ class SpeechConfig:
     whisper_threads: int = 1
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = 5
-    # whisper's window: 10 s scored as 30 s on the Urdu clips at ~15 % less CPU
-    whisper_window_s: int | None = 10
     vad_threshold_dbfs: float = -40.0
     vad_hang_s: float = 0.6
     partial_every_s: float = 1.0  # whisper: re-decode the open utterance this often (0: off)

@@ -238,7 +238,6 @@ class SpeechEngines:
             cpu_threads=self.config.whisper_threads,
             compute_type=self.config.whisper_compute_type,
             beam_size=self.config.whisper_beam_size,
-            window_s=self.config.whisper_window_s,
         )
 
     def guarded(self, model_name: str | None = None) -> GuardedWhisper:
@@ -294,12 +293,8 @@ class WhisperEngine:
         cpu_threads: int = 1,
         compute_type: str = "int8",
         beam_size: int = 5,
-        window_s: int | None = None,
     ) -> None:
-        """`window_s`: whisper's audio window (30 s as trained; live calls use less, see
-        `SpeechConfig.whisper_window_s`)."""
         spec.ready()
-        self.window_s = window_s
         self.spec = spec
         self.beam_size = beam_size
         self.model = load_whisper_model(spec.path, cpu_threads, compute_type)

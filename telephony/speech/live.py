@@ -35,6 +35,7 @@ class UtteranceState:
     committed: list[str] = field(default_factory=list)
     tentative: list[str] = field(default_factory=list)
     decoded_until_s: float = 0.0
+    shown: bool = False  # a partial of this utterance has reached the call-taker
 
     @property
     def words(self) -> list[str]:
@@ -67,12 +68,19 @@ class LiveWhisper:
         self.open: UtteranceState | None = None
         self.decode_s = 0.0
 
-    def due(self, current: Utterance | None) -> bool:
-        """Is a partial decode of the open utterance due?"""
+    def due(self, current: Utterance | None, keeping_up: bool = True) -> bool:
+        """Is a partial decode of the open utterance due? Behind live audio, partials are made
+        only until the first one shows (words on screen early matter most)."""
         if current is None or self.partial_every_s <= 0:
             return False
-        decoded = self.open.decoded_until_s if self.open else 0.0
+        same = self._same(current)
+        decoded = self.open.decoded_until_s if same and self.open else 0.0
+        if not keeping_up and same and self.open and self.open.shown:
+            return False
         return current.duration_s - decoded >= self.partial_every_s
+
+    def _same(self, utterance: Utterance) -> bool:
+        return self.open is not None and self.open.start_s == utterance.start_s
 
     def partial(self, current: Utterance) -> list[str] | None:
         """Decode the open utterance; the words to show, or None when nothing changed."""
@@ -84,7 +92,10 @@ class LiveWhisper:
             state.tentative = result.words
         else:
             state.agree(result.words)
-        return state.words if state.words and state.words != before else None
+        if state.words and state.words != before:
+            state.shown = True
+            return state.words
+        return None
 
     def final(self, utterance: Utterance) -> tuple[list[str], Decoded]:
         """The utterance has ended: committed words plus what a decode of all of it adds."""
@@ -94,18 +105,20 @@ class LiveWhisper:
         return state.committed + result.words, result
 
     def _state(self, utterance: Utterance) -> UtteranceState:
-        if self.open is None or self.open.start_s != utterance.start_s:
+        if not self._same(utterance):
             self.open = UtteranceState(utterance.start_s)
         return self.open
 
     def _decode(
         self, utterance: Utterance, state: UtteranceState, beam_size: int | None = None
     ) -> Decoded:
-        # language None: detected on this audio (and kept once there is enough of it)
+        language = self.language
+        if language is None and utterance.duration_s < LANGUAGE_AFTER_S:
+            language = self.whisper.language_default  # too little audio to judge: no detection
         result = self.whisper.decode_pcm(
             utterance.pcm,
             utterance.sample_rate,
-            self.language,
+            language,
             prefix=" ".join(state.committed),
             beam_size=beam_size,
         )

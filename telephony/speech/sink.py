@@ -270,7 +270,7 @@ class TranscriptionSink:
             if live.open is not None and (current is None or current.start_s != live.open.start_s):
                 live.open = None  # a burst the VAD dropped: its partial state goes with it
             keeping_up = self.paced_as_file or self.backlog_s < config.partial_every_s
-            if current is not None and live.due(current) and keeping_up:
+            if current is not None and live.due(current, keeping_up):
                 shown = await self.engines.run(live.partial, current)
                 self.language = live.language or self.language
                 if shown:

@@ -152,7 +152,6 @@ class GuardedWhisper:
             compression_ratio_threshold=None,  # judged below, no sampling fallback
             log_prob_threshold=None,
             no_speech_threshold=None,
-            chunk_length=self.engine.window_s,
         )
         kept: list[Any] = []
         dropped: list[str] = []

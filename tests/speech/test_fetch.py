@@ -126,7 +126,12 @@ def test_unknown_model_and_http_errors_are_clear(served: tuple[Path, str], tmp_p
 
 def test_catalogue_names_the_deployment_models() -> None:
     assert {"vosk-model-small-en-in-0.4", "vosk-model-small-hi-0.22"} <= set(CATALOGUE)
-    assert any(source.engine == "whisper" for source in CATALOGUE.values())
+    multilingual = {f"faster-whisper-{size}" for size in ("small", "medium", "large-v3-turbo")}
+    assert multilingual <= set(CATALOGUE)
+    for name in multilingual:
+        source = CATALOGUE[name]
+        assert source.engine == "whisper" and source.language == "und" and source.unpack == "none"
+        assert {"config.json", "model.bin", "tokenizer.json"} <= {f.filename for f in source.files}
     for source in CATALOGUE.values():
         for remote in source.files:
             assert remote.url.startswith("https://")
