@@ -35,13 +35,16 @@ def transcribe_recording(
     audiosocket_uuid: str | None = None,
     cpu_threads: int = 1,
     beam_size: int = 5,
+    model_cache_dir: str | None = None,
 ) -> dict[str, Any]:
     """Whole-recording transcript through the live path's VAD, language choice and guards
     (no partials: nobody watches); the default multilingual model unless `model_path`.
 
     Returns `{audiosocket_uuid, wav_path, engine, model, language, duration_s, rtf, text,
-    segments: [{seq, start_s, end_s, text, text_roman}]}`.
+    segments: [{seq, start_s, end_s, text, text_roman}]}`. `model_cache_dir`: where the
+    two-part default model is joined (pass the gateway's `MODEL_CACHE_DIR`).
     """
+    options = {"model_cache_dir": model_cache_dir} if model_cache_dir else {}
     read_wav(wav_path)  # a clear error for a file that is not 16-bit mono WAV, before loading
     config = SpeechConfig.from_settings(
         "whisper",
@@ -51,6 +54,7 @@ def transcribe_recording(
         whisper_beam_size=beam_size,
         partial_every_s=0,
         decode_threads=1,
+        **options,  # type: ignore[arg-type]
     )
     result = asyncio.run(_transcribe(config, wav_path, language))
     spec = config.model()

@@ -59,8 +59,10 @@ def test_worker_transcribes_a_call_recording(redis_url: str, tmp_path: Path) -> 
 
 def test_default_post_call_model_is_the_multilingual_one(tmp_path: Path) -> None:
     wav = write_wav(tmp_path / "ur.wav", read_wav(sample("ur3_tel8k.wav"))[0], 8000)
-    result = transcribe_recording(str(wav), audiosocket_uuid="ur3")
+    cache = tmp_path / "models"
+    result = transcribe_recording(str(wav), audiosocket_uuid="ur3", model_cache_dir=str(cache))
     assert result["model"] == "whisper-base" and result["language"] == "ur"
+    assert [p.name.split("-")[:2] for p in cache.iterdir()] == [["whisper", "base"]]
     assert result["segments"] and result["segments"][0]["text_roman"]
 
 
