@@ -25,6 +25,7 @@ from dispatch.demo.city import seed_city
 from dispatch.settings import load_settings
 from dispatch.users.service import create_user
 from routing import RoadGraph
+from telephony.speech import bundled_models
 from tests.conftest import PG_ADMIN_URL, REDIS_BASE_URL, REPO_ROOT, require_data
 from tests.foundation.test_serve_cli import free_port
 from tests.vision import clips
@@ -74,6 +75,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
            "SECRET_KEY": SECRET, "MAP_PATH": str(map_path), "AMI_PORT": str(ami_port),
            "AMI_USERNAME": "dispatch", "AMI_SECRET": "e2e-ami-secret",
            "AUDIOSOCKET_BIND": f"127.0.0.1:{audio_port}", "ASR_ENGINE": "whisper",
+           # an English call: the English-only model (the multilingual default, whisper base,
+           # hears "road-maxed event" where tiny.en hears "road accident" on this clip)
+           "ASR_MODEL_PATH": str(bundled_models()["whisper-tiny.en"].path),
            "RECORDINGS_DIR": str(tmp / "recordings"), "MAP_DIR": str(tmp / "maps")}
     subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, cwd=tmp, timeout=120)
 
