@@ -19,9 +19,10 @@ from tests.conftest import TEST_SECRET
 from tests.telephony.asterisk import clip, production_dialplan, queues_with_members, wait_until
 from tests.telephony.real_rig import RealRig
 
-# each clip's words that a post-call whisper tiny.en pass must find
-CLIPS = {"03001110101": ("en2_tel8k", "robbed"), "03001110102": ("en3_tel8k", "fire"),
-         "03001110103": ("en4_tel8k", "ambulance")}
+# each clip and words of it of which a post-call whisper pass must find at least one
+CLIPS = {"03001110101": ("en2_tel8k", ("robbed", "police")),
+         "03001110102": ("en3_tel8k", ("fire", "factory")),
+         "03001110103": ("en4_tel8k", ("ambulance", "heart"))}
 
 
 async def test_calls_beyond_live_capacity_get_their_transcript_after_hang_up(
@@ -70,7 +71,8 @@ async def test_calls_beyond_live_capacity_get_their_transcript_after_hang_up(
         rows = await wait_until(transcribed, 120)  # a shared, busy CPU can be slow
         for number, (mode, text) in rows.items():
             if by_number[number] == "pending":
-                assert mode == "post_call" and CLIPS[number][1] in text.lower(), (number, text)
+                assert mode == "post_call", number
+                assert any(word in text.lower() for word in CLIPS[number][1]), (number, text)
             else:
                 assert mode == "live"
     finally:
