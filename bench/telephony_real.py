@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -56,8 +57,6 @@ async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
     assert bundle is not None
     recordings = Path(tempfile.mkdtemp(prefix="h15bench-"))
     asterisk = RealAsterisk(bundle, free_port(), f"127.0.0.1:{free_port()}")
-    asterisk.start(dialplan=(DOCKER_ASTERISK / "extensions.conf").read_text(),
-                   queues=queues_with_members())
     ended: dict[str, float] = {}  # AudioSocket UUID -> hang-up (monotonic)
     last_final: dict[str, float] = {}
     post_done: dict[str, float] = {}
@@ -100,7 +99,9 @@ async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
     gateway = Gateway(ami_host="127.0.0.1", ami_port=asterisk.ami_port, ami_username="dispatch",
                       ami_secret="dispatch", audiosocket_bind=asterisk.audiosocket,
                       publish=publish, recordings_dir=recordings, on_call=capacity)
-    try:
+    try:  # Asterisk is stopped whatever happens once it started
+        asterisk.start(dialplan=(DOCKER_ASTERISK / "extensions.conf").read_text(),
+                       queues=queues_with_members())
         await gateway.start()
         await asyncio.wait_for(gateway.ami.ready.wait(), 30)
         samples = data_dir() / "speech" / "samples"
@@ -125,6 +126,7 @@ async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
     for path in recordings.glob("*.wav"):
         with wave.open(str(path)) as wav:
             recorded += wav.getnframes() >= 8000  # at least a second of the caller
+    shutil.rmtree(recordings, ignore_errors=True)
     live = {u: last_final[u] - ended[u] for u in last_final if u in ended and u not in post_done}
     post = {u: post_done[u] - ended[u] for u in post_done if u in ended}
     return {
