@@ -99,8 +99,12 @@ def test_password_from_a_hidden_confirmed_prompt(env: dict[str, str]) -> None:
     os.close(slave)
     seen, transcript = bytearray(), b""
     try:
-        for typed in (b"first-try", b"mismatch", b"typed-at-prompt", b"typed-at-prompt"):
-            read_until(master, b": ", seen)
+        # Wait for each prompt itself: getpass flushes what was typed before it asks, and the
+        # mismatch's "Error: " line is not a prompt.
+        for prompt, typed in ((b"Password: ", b"first-try"), (b"confirmation: ", b"mismatch"),
+                              (b"Password: ", b"typed-at-prompt"),
+                              (b"confirmation: ", b"typed-at-prompt")):
+            read_until(master, prompt, seen)
             transcript += bytes(seen)
             seen.clear()
             os.write(master, typed + b"\n")
