@@ -61,6 +61,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
                                                                  "supervisor", "admin"},
     ("POST", "/api/v1/routing/eta"): {"dispatcher", "call_taker", "sho", "supervisor", "admin"},
     ("GET", "/api/v1/map/roads"): ALL,
+    ("GET", "/api/v1/map/style.json"): ALL,
+    ("GET", "/api/v1/map/tiles/{z}/{x}/{y}.pbf"): ALL,
+    ("GET", "/api/v1/boards/queue"): ALL,
+    ("GET", "/api/v1/boards/units"): ALL,
     ("GET", "/api/v1/kpi"): {"supervisor", "sho", "admin"},
     ("GET", "/api/v1/kpi/export.csv"): {"supervisor", "admin"},
     ("GET", "/api/v1/cameras"): {"supervisor", "sho", "admin"},
@@ -94,7 +98,7 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
 def concrete(path: str) -> str:
     return (path.replace("{unit_id}", "1").replace("{call_id}", "1")
             .replace("{incident_id}", "1").replace("{assignment_id}", "1")
-            .replace("{alert_id}", "1"))
+            .replace("{alert_id}", "1").replace("{z}/{x}/{y}", "15/23065/13244"))
 
 
 def test_matrix_covers_every_route(client: TestClient) -> None:
