@@ -34,8 +34,10 @@ HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
 SHOW_STATION = """async ([lat, lon]) => {
   const map = document.querySelector('#map').h15Map;
   const gl = map.h15Basemap;
-  const drawn = new Promise((resolve) => gl.once('idle', resolve));
+  // A repaint ends in 'idle' even when the view did not change; never wait past 30 s.
+  const drawn = new Promise((resolve) => { gl.once('idle', resolve); setTimeout(resolve, 30000); });
   map.setView([lat, lon], 15, { animate: false });
+  gl.triggerRepaint();
   await drawn;
   await new Promise((resolve) => setTimeout(resolve, 300));
   const labels = gl.queryRenderedFeatures({ layers: ['road-labels'] });
@@ -111,8 +113,10 @@ def test_without_webgl_the_console_falls_back_to_road_lines(open_console,
 URDU_AT = """async ([lat, lon]) => {
   const map = document.querySelector('#map').h15Map;
   const gl = map.h15Basemap;
-  const drawn = new Promise((resolve) => gl.once('idle', resolve));
+  // A repaint ends in 'idle' even when the view did not change; never wait past 30 s.
+  const drawn = new Promise((resolve) => { gl.once('idle', resolve); setTimeout(resolve, 30000); });
   map.setView([lat, lon], 15, { animate: false });
+  gl.triggerRepaint();
   await drawn;
   await new Promise((resolve) => setTimeout(resolve, 300));
   return gl.queryRenderedFeatures({ layers: ['places'] }).map((f) => f.properties.name);

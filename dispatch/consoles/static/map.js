@@ -38,12 +38,18 @@ async function loadJurisdictions(map) {
   if (!result?.ok || !Array.isArray(result.data)) return;
   const features = result.data.filter((s) => s.jurisdiction).map((s) => ({
     type: "Feature", properties: { code: s.code, name: s.name }, geometry: s.jurisdiction }));
-  L.geoJSON({ type: "FeatureCollection", features }, {
+  const drawn = L.geoJSON({ type: "FeatureCollection", features }, {
     style: { color: "#0b3d2e", weight: 1.5, opacity: 0.7, dashArray: "6 4", fillOpacity: 0.02,
       className: "jurisdiction" },
     interactive: false,
   }).addTo(map);
   map.getContainer().dataset.jurisdictions = String(features.length);
+  // The area the stations police, not the whole extract, unless the console has fitted already.
+  if (!map.h15Fitted && features.length && drawn.getBounds().isValid()) {
+    map.h15Fitted = true;
+    map.invalidateSize(); // laid out after the map was created
+    map.fitBounds(drawn.getBounds(), { animate: false });
+  }
 }
 
 async function showBasemap(map, roads) {
@@ -53,7 +59,10 @@ async function showBasemap(map, roads) {
     return;
   }
   // Show the city the map covers, unless the console has already shown its own markers.
-  if (!map.h15Fitted) map.fitBounds(bounds, { animate: false });
+  if (!map.h15Fitted) {
+    map.invalidateSize();
+    map.fitBounds(bounds, { animate: false });
+  }
 }
 
 async function loadRoads(map, layer) {
