@@ -11,14 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.cameras.schemas import CameraRead, CameraReading
 from dispatch.context import AppContext
 from dispatch.errors import DomainError
-from dispatch.geo import polygon_contains
-from dispatch.stations.models import Station
+from dispatch.stations.service import covering_station, list_stations
 from routing import RoadGraph
 from routing.types import NoMapLoadedError, OutsideMapError
 from vision_feed.cameras import Camera, CameraConfigError, load_cameras
@@ -77,14 +75,14 @@ def list_cameras(session: Session, *, ctx: AppContext, station_scope: int | None
                  now: datetime | None = None) -> list[CameraRead]:
     """Every camera (an SHO: those in their station's area) with its last reading and age."""
     cameras = registry(ctx.settings.cameras_path)
-    stations = list(session.scalars(select(Station).where(Station.jurisdiction.is_not(None))))
+    stations = list_stations(session)
     readings = read_last_readings(ctx.redis, [c.id for c in cameras])
     now = now or datetime.now(UTC)
     found = []
     for camera in cameras:
         lat, lon = camera.position
-        station_id = next((s.id for s in stations if polygon_contains(s.jurisdiction, lat, lon)),
-                          None)
+        station = covering_station(stations, lat=lat, lon=lon)
+        station_id = station.id if station is not None else None
         if station_scope is not None and station_id != station_scope:
             continue
         raw = readings.get(camera.id)

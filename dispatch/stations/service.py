@@ -44,6 +44,14 @@ def list_stations(session: Session) -> list[Station]:
     return list(session.scalars(select(Station).order_by(Station.code)))
 
 
+def covering_station(stations: list[Station], *, lat: float, lon: float) -> Station | None:
+    """The first of `stations` whose drawn jurisdiction covers the point (a station without
+    one, SQL NULL or JSON null alike, covers nothing)."""
+    return next((station for station in stations
+                 if station.jurisdiction and polygon_contains(station.jurisdiction, lat, lon)),
+                None)
+
+
 def station_for_point(session: Session, *, lat: float, lon: float) -> Station | None:
     """The station whose jurisdiction covers the point; else the nearest station, if any.
 
@@ -51,9 +59,9 @@ def station_for_point(session: Session, *, lat: float, lon: float) -> Station | 
     going unowned: someone must always be responsible.
     """
     stations = list_stations(session)
-    for station in stations:
-        if station.jurisdiction and polygon_contains(station.jurisdiction, lat, lon):
-            return station
+    covering = covering_station(stations, lat=lat, lon=lon)
+    if covering is not None:
+        return covering
     if not stations:
         return None
     return min(stations, key=lambda s: haversine_m(lat, lon, s.lat, s.lon))

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from dispatch.context import AppContext
 from dispatch.database.core import session_scope
+from dispatch.stations.service import create_station
 from tests.foundation.helpers import CHARING_CROSS, MODEL_TOWN_PARK, make_stations_and_role_users
 from tests.vision.test_publish import window
 from vision_feed.publish import congestion_payload, publish_congestion
@@ -54,6 +55,9 @@ def test_cameras_show_last_reading_age_and_station(client: TestClient, ctx: AppC
     with session_scope(ctx.sessions) as session:
         civil, model = make_stations_and_role_users(session, "pw-1234")
         civil_id, model_id = civil.id, model.id
+        # A station with no drawn area (stored as JSON null) owns no camera and breaks nothing.
+        create_station(session, code="NO-AREA", name="No area yet", lat=CHARING_CROSS[0],
+                       lon=CHARING_CROSS[1])
     publish_congestion(ctx.redis, congestion_payload("cam-mall-road", ["11-12", "12-11"],
                                                      window()), ttl_s=30)
     ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
