@@ -47,23 +47,33 @@ def login(client: TestClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_cameras_show_last_reading_age_and_station(client: TestClient, ctx: AppContext,
-                                                   tmp_path: Path) -> None:
+def use_registry(ctx: AppContext, tmp_path: Path, text: str = REGISTRY) -> Path:
     registry = tmp_path / "cameras.toml"
-    registry.write_text(REGISTRY, encoding="utf-8")
+    registry.write_text(text, encoding="utf-8")
     ctx.settings = ctx.settings.model_copy(update={"cameras_path": str(registry)})
-    with session_scope(ctx.sessions) as session:
-        civil, model = make_stations_and_role_users(session, "pw-1234")
-        civil_id, model_id = civil.id, model.id
-        # A station with no drawn area (stored as JSON null) owns no camera and breaks nothing.
-        create_station(session, code="NO-AREA", name="No area yet", lat=CHARING_CROSS[0],
-                       lon=CHARING_CROSS[1])
+    return registry
+
+
+def publish_a_fresh_and_a_silent_reading(ctx: AppContext) -> None:
+    """Mall Road jammed just now; Model Town free, last heard ten minutes ago."""
     publish_congestion(ctx.redis, congestion_payload("cam-mall-road", ["11-12", "12-11"],
                                                      window()), ttl_s=30)
     ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
     publish_congestion(ctx.redis, congestion_payload(
         "cam-model-town", ["21-22"], window(level=0.1, label="free", factor=1.5),
         now=ten_minutes_ago), ttl_s=30)
+
+
+def test_cameras_show_last_reading_age_and_station(client: TestClient, ctx: AppContext,
+                                                   tmp_path: Path) -> None:
+    use_registry(ctx, tmp_path)
+    with session_scope(ctx.sessions) as session:
+        civil, model = make_stations_and_role_users(session, "pw-1234")
+        civil_id, model_id = civil.id, model.id
+        # A station with no drawn area (stored as JSON null) owns no camera and breaks nothing.
+        create_station(session, code="NO-AREA", name="No area yet", lat=CHARING_CROSS[0],
+                       lon=CHARING_CROSS[1])
+    publish_a_fresh_and_a_silent_reading(ctx)
 
     reply = client.get("/api/v1/cameras", headers=login(client, "supervisor"))
     assert reply.status_code == 200, reply.text
@@ -102,17 +112,10 @@ def test_an_unusable_registry_is_a_clear_503(client: TestClient, ctx: AppContext
 
 def test_metrics_show_each_cameras_age_and_the_stale_count(client: TestClient, ctx: AppContext,
                                                             tmp_path: Path) -> None:
-    registry = tmp_path / "cameras.toml"
-    registry.write_text(REGISTRY, encoding="utf-8")
-    ctx.settings = ctx.settings.model_copy(update={"cameras_path": str(registry)})
+    registry = use_registry(ctx, tmp_path)
     with session_scope(ctx.sessions) as session:
         make_stations_and_role_users(session, "pw-1234")
-    publish_congestion(ctx.redis, congestion_payload("cam-mall-road", ["11-12", "12-11"],
-                                                     window()), ttl_s=30)
-    ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
-    publish_congestion(ctx.redis, congestion_payload(
-        "cam-model-town", ["21-22"], window(level=0.1, label="free", factor=1.5),
-        now=ten_minutes_ago), ttl_s=30)
+    publish_a_fresh_and_a_silent_reading(ctx)
 
     text = client.get("/api/v1/metrics", headers=login(client, "supervisor")).text
     ages = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
