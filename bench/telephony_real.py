@@ -78,13 +78,16 @@ async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
     pool = ProcessPoolExecutor(max_workers=1)
     loop = asyncio.get_running_loop()
     jobs: set[asyncio.Task] = set()
+    failures: list[str] = []
 
     async def on_overflow(call_id: uuid.UUID) -> None:
         async def run() -> None:
-            text = await loop.run_in_executor(pool, _post_call,
-                                              str(recordings / f"{call_id}.wav"))
+            try:
+                texts[str(call_id)] = await loop.run_in_executor(
+                    pool, _post_call, str(recordings / f"{call_id}.wav"))
+            except Exception as exc:  # counted, never waited for
+                failures.append(f"{call_id}: {exc!r}")
             post_done[str(call_id)] = time.monotonic()
-            texts[str(call_id)] = text
 
         job = loop.create_task(run())
         jobs.add(job)
@@ -110,12 +113,16 @@ async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
             "Local/15@helpline-lab", application="Playback",
             data=str(samples / CLIPS[i % len(CLIPS)]), caller_id=f'"Bench" <0300900{i:04d}>')
             for i in range(calls)))
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and (
                 len(ended) < calls or (engines and len(post_done) < capacity.deferred)
                 or len(gateway.audiosocket.calls) or capacity.live):
             await asyncio.sleep(0.2)
         wall = time.monotonic() - started
+        unfinished = {"calls_not_ended": calls - len(ended),
+                      "post_call_not_done": capacity.deferred - len(post_done),
+                      "sockets_open": len(gateway.audiosocket.calls),
+                      "live_not_closed": capacity.live}
     finally:
         await gateway.stop()
         asterisk.cleanup()
@@ -140,6 +147,8 @@ async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
         "frames_dropped": gateway.audiosocket.stats.frames_dropped,
         "wall_s": round(wall, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "post_call_failures": failures,
+        "unfinished_after_300_s": {k: v for k, v in unfinished.items() if v} or None,
     }
 
 
