@@ -29,9 +29,9 @@ HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
   return String(kind).startsWith('webgl') || kind === 'experimental-webgl'
     ? null : original.call(this, kind, ...rest);
 };"""
-# Centre the Leaflet map on the station at zoom 15 and resolve once MapLibre has drawn it,
-# with the street names it placed on screen.
-SHOW_STATION = """async ([lat, lon]) => {
+# Centre the Leaflet map on a point at zoom 15 and resolve once MapLibre has drawn it, with the
+# names it placed on screen in one layer.
+SHOW_AT = """async ([lat, lon, layer]) => {
   const map = document.querySelector('#map').h15Map;
   const gl = map.h15Basemap;
   // A repaint ends in 'idle' even when the view did not change; never wait past 30 s.
@@ -40,7 +40,7 @@ SHOW_STATION = """async ([lat, lon]) => {
   gl.triggerRepaint();
   await drawn;
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const labels = gl.queryRenderedFeatures({ layers: ['road-labels'] });
+  const labels = gl.queryRenderedFeatures({ layers: [layer] });
   return { zoom: map.getZoom(), names: [...new Set(labels.map((f) => f.properties.name))] };
 }"""
 
@@ -88,7 +88,7 @@ def test_every_console_shows_named_streets_around_a_station_from_this_origin_onl
         page.reload()
         page.wait_for_selector("body[data-ready='true'] #conn.live", timeout=15_000)
         page.wait_for_selector("#map[data-basemap='vector']", state="attached", timeout=60_000)
-        shown = page.evaluate(SHOW_STATION, [police.lat, police.lon])
+        shown = page.evaluate(SHOW_AT, [police.lat, police.lon, "road-labels"])
         assert shown["zoom"] == 15
         assert set(shown["names"]) & near, (path, shown["names"], near)
         assert page.get_attribute("#map", "data-basemap-error") is None
@@ -110,25 +110,12 @@ def test_without_webgl_the_console_falls_back_to_road_lines(open_console,
     assert page.get_attribute("#map", "data-basemap") is None
 
 
-URDU_AT = """async ([lat, lon]) => {
-  const map = document.querySelector('#map').h15Map;
-  const gl = map.h15Basemap;
-  // A repaint ends in 'idle' even when the view did not change; never wait past 30 s.
-  const drawn = new Promise((resolve) => { gl.once('idle', resolve); setTimeout(resolve, 30000); });
-  map.setView([lat, lon], 15, { animate: false });
-  gl.triggerRepaint();
-  await drawn;
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  return gl.queryRenderedFeatures({ layers: ['places'] }).map((f) => f.properties.name);
-}"""
-
-
 def test_urdu_names_are_labelled_in_urdu(open_console, station_server) -> None:
     """G-7, Islamabad, is tagged name:ur = "جی - 7": its label is drawn (MapLibre shapes and
     orders it right to left with the device's fonts; see basemap-urdu-g7.png)."""
     server, _, _ = station_server
     page = open_console(server, "/console/supervisor", "sup")
     page.wait_for_selector("#map[data-basemap='vector']", state="attached", timeout=60_000)
-    names = page.evaluate(URDU_AT, [33.7066, 73.0690])
+    names = page.evaluate(SHOW_AT, [33.7066, 73.0690, "places"])["names"]
     screenshot(page, "basemap-urdu-g7")
     assert "جی - 7" in names
