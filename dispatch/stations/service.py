@@ -52,16 +52,20 @@ def covering_station(stations: list[Station], *, lat: float, lon: float) -> Stat
                 None)
 
 
+def stations_for_point(session: Session, *, lat: float, lon: float) -> list[Station]:
+    """Every station, the responsible one first: the one whose jurisdiction covers the point,
+    then the rest nearest first (whom a call-taker tries next when an SHO does not answer)."""
+    stations = list_stations(session)
+    covering = covering_station(stations, lat=lat, lon=lon)
+    rest = sorted((s for s in stations if s is not covering),
+                  key=lambda s: haversine_m(lat, lon, s.lat, s.lon))
+    return [covering, *rest] if covering is not None else rest
+
+
 def station_for_point(session: Session, *, lat: float, lon: float) -> Station | None:
     """The station whose jurisdiction covers the point; else the nearest station, if any.
 
     Falling back to the nearest keeps an incident just outside every drawn boundary from
     going unowned: someone must always be responsible.
     """
-    stations = list_stations(session)
-    covering = covering_station(stations, lat=lat, lon=lon)
-    if covering is not None:
-        return covering
-    if not stations:
-        return None
-    return min(stations, key=lambda s: haversine_m(lat, lon, s.lat, s.lon))
+    return next(iter(stations_for_point(session, lat=lat, lon=lon)), None)

@@ -132,3 +132,23 @@ def test_queue_clocks_use_the_running_alert_policy(client, ctx, floor) -> None:
     for entry in body["incidents"]:
         normal = floor["policy"].target_s(entry["priority"], "unit_dispatched")
         assert entry["clock"]["target_s"] == pytest.approx(normal / 3)
+
+
+def test_stations_for_a_point_put_the_responsible_one_first(client, floor) -> None:
+    """Whom the call-taker rings: the station covering the caller, then the nearest others."""
+    headers = auth(client, "disp")
+    by_code = client.get("/api/v1/stations", headers=headers).json()
+    assert [s["code"] for s in by_code] == ["ISB-A", "ISB-B"]
+    inside_bravo = client.get("/api/v1/stations", params={"lat": 33.72, "lon": 73.051},
+                              headers=headers).json()
+    assert [s["code"] for s in inside_bravo] == ["ISB-B", "ISB-A"]
+    inside_alpha = client.get("/api/v1/stations", params={"lat": 33.74, "lon": 73.049},
+                              headers=headers).json()
+    assert [s["code"] for s in inside_alpha] == ["ISB-A", "ISB-B"]
+    outside = client.get("/api/v1/stations", params={"lat": 33.80, "lon": 73.09},
+                         headers=headers).json()
+    assert [s["code"] for s in outside] == ["ISB-B", "ISB-A"]  # nobody's: nearest first
+    half = client.get("/api/v1/stations", params={"lat": 33.72}, headers=headers)
+    assert half.status_code == 422 and "both lat and lon" in half.json()["detail"]
+    wrong = client.get("/api/v1/stations", params={"lat": 95, "lon": 73}, headers=headers)
+    assert wrong.status_code == 422

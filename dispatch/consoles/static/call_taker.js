@@ -4,6 +4,7 @@ import {
   $, api, bi, boot, connectionBadge, el, errorText, isTyping, label, LiveFeed,
   notify, pkTime, PRIORITY_LABELS, TYPE_LABELS,
 } from "./common.js";
+import { bringInSho, onConference, refreshShoStations, renderShoLine } from "./conference.js";
 import { state, transcriptText } from "./ct_state.js";
 import { createMap, leaflet, PRIORITY_COLOURS, upsertCircle } from "./map.js";
 import { dispatchSelected, loadRecommendations, renderRecs } from "./recommend.js";
@@ -73,7 +74,7 @@ function onMessage(message) {
     const call = state.calls.get(data.id);
     if (call) {
       Object.assign(call, { aml_lat: data.lat, aml_lon: data.lon, aml_radius_m: data.radius_m });
-      if (data.id === state.selected) { renderCall(); renderSuggestions(); }
+      if (data.id === state.selected) { renderCall(); renderSuggestions(); refreshShoStations(); }
     }
   } else if (type === "call.conference") {
     // An SHO brought into the call: ringing, answered, or no answer (try the next one).
@@ -81,6 +82,7 @@ function onMessage(message) {
     if (call) {
       call.conference = `${data.label || data.dial}: ${data.status}${data.reason ? ` (${data.reason})` : ""}`;
       if (call.id === state.selected) renderCall();
+      onConference(call, data);
     }
   } else if (type === "transcript.partial" || type === "transcript.final") {
     onTranscript(type.split(".")[1], data);
@@ -160,6 +162,7 @@ function selectCall(callId) {
     state.suggestion = null;
     renderSuggestions();
     loadHistory();
+    refreshShoStations();
   }
   renderCallList();
   renderCall();
@@ -186,8 +189,8 @@ function renderCall() {
       ? el("p", { class: "muted" }, call.transcript_mode === "pending"
         ? "Transcript after hang-up (live recognition full)" : "Transcript made after hang-up")
       : "",
-    call.conference ? el("p", { class: "conference" }, call.conference) : "",
   );
+  renderShoLine();
 }
 
 async function loadHistory() {
@@ -243,6 +246,7 @@ function bindKeys() {
     }
   });
   $("#f-location").addEventListener("input", () => { $("#f-location").dataset.source = "manual"; });
+  $("#bring-sho").addEventListener("click", bringInSho);
   $("#recommendations").addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -259,7 +263,8 @@ function bindKeys() {
     if (event.key === "Escape") { resetForm(); return; }
     if (isTyping(event) || event.ctrlKey || event.metaKey || event.altKey) return;
     const actions = { 1: acceptType, 2: acceptPriority, 3: () => acceptLocation(state.suggestion?.location),
-      4: () => document.querySelector('.suggestion[data-key="4"] .accept')?.click(), a: acceptAll, A: acceptAll };
+      4: () => document.querySelector('.suggestion[data-key="4"] .accept')?.click(), a: acceptAll, A: acceptAll,
+      s: bringInSho, S: bringInSho };
     if (actions[event.key]) { event.preventDefault(); actions[event.key](); }
   });
 }
@@ -298,6 +303,7 @@ async function createIncident() {
   state.incident = result.data;
   notify(`Incident #${result.data.id} created / واقعہ درج`, "ok");
   renderIncident();
+  refreshShoStations();
   await loadRecommendations();
   $("#recommendations").focus();
 }
