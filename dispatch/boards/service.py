@@ -36,6 +36,9 @@ class Clock:
     target_s: float
     fraction: float  # elapsed / target: 1.0 is the target
     tier: str | None  # advisory, warning, critical or emergency once reached
+    # Seconds after `started_at` at which each tier comes due: consoles colour a ticking clock
+    # with the policy's own thresholds, not thresholds of their own.
+    tier_at_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ def _clock(policy: Policy, incident: Incident, reached: dict[str, datetime],
     due = [tier for tier, offset in offsets.items() if elapsed >= offset]
     tier = max(due, key=TIERS.index).value if due else None  # the highest tier reached
     return Clock(milestone=waiting, started_at=started, elapsed_s=elapsed, target_s=target,
-                 fraction=elapsed / target if target else 0.0, tier=tier)
+                 fraction=elapsed / target if target else 0.0, tier=tier,
+                 tier_at_s={t.value: offset for t, offset in offsets.items()})
 
 
 def unit_board(session: Session, *, now: datetime | None = None,

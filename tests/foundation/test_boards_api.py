@@ -93,6 +93,8 @@ def test_queue_is_by_priority_then_age_with_clocks_against_the_targets(client, f
         offsets = policy.offsets_s(priority=entry["priority"],
                                    incident_type=entry["incident_type"],
                                    milestone="unit_dispatched")
+        # The consoles colour the ticking clock by these, so they are the policy's own.
+        assert clock["tier_at_s"] == {tier.value: at for tier, at in offsets.items()}
         reached = [tier.value for tier, at in offsets.items() if clock["elapsed_s"] >= at]
         assert (clock["tier"] is None) == (not reached)
         if reached:

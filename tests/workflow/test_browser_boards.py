@@ -93,6 +93,11 @@ def test_supervisor_sees_the_queue_with_clocks_and_units_by_station(open_console
     elapsed, target = re.search(r"(\d+:\d\d) / (\d+:\d\d)", fire).groups()
     assert target == "1:00"  # P1: a unit within 60 s of the incident (config/alerts.toml)
     assert rows[0].get_attribute("data-level") == "critical"  # two minutes: past 150 %
+    with server.api("sup") as api:  # every row coloured at the tier the server's policy says
+        tiers = {e["id"]: e["clock"]["tier"] or "ok" for e in api.get("/boards/queue").json()[
+            "incidents"]}
+    assert {int(r.get_attribute("data-incident-id")): r.get_attribute("data-level")
+            for r in page.query_selector_all("#queue-board tr.queue-row")} == tiers
     first = page.inner_text("#queue-board tr.queue-row td.clock")
     page.wait_for_timeout(2200)  # the clock runs between polls
     assert page.inner_text("#queue-board tr.queue-row td.clock") != first

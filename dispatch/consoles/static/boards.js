@@ -18,6 +18,25 @@ function clockText(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+const TIER_ORDER = ["advisory", "warning", "critical", "emergency"];
+
+// The highest alert tier the ticking clock has reached, by the policy's own offsets (sent with
+// each clock); "ok" before the first. An older server without them: its tier at fetch time.
+function tierAt(clock, elapsed) {
+  const offsets = clock.tier_at_s;
+  if (!offsets) return clock.tier || "ok";
+  const due = TIER_ORDER.filter((tier) => offsets[tier] !== undefined && elapsed >= offsets[tier]);
+  return due.length ? due[due.length - 1] : "ok";
+}
+
+function meter(clock, fraction) {
+  const target = clock.target_s || 1;
+  const at = (tier, fallback) => (clock.tier_at_s?.[tier] ?? fallback * target) / target;
+  const high = Math.max(at("critical", 1.5), 1);
+  return el("meter", { min: 0, max: high, low: at("advisory", 0.75), high: 1, optimum: 0,
+    value: Math.min(fraction, high) });
+}
+
 function drawQueue() {
   const body = $("#queue-board tbody");
   if (!body || !state.queue) return;
@@ -26,8 +45,7 @@ function drawQueue() {
     const clock = incident.clock;
     const elapsed = clock ? clock.elapsed_s + drift : 0;
     const fraction = clock ? elapsed / clock.target_s : 0;
-    const level = !clock ? "none" : fraction >= 1.5 ? "critical" : fraction >= 1 ? "late"
-      : fraction >= 0.75 ? "near" : "ok";
+    const level = !clock ? "none" : tierAt(clock, elapsed);
     const waiting = clock ? (MILESTONE_LABELS[clock.milestone] || [clock.milestone, ""]) : null;
     return el("tr", { class: `queue-row ${incident.priority}`, dataset: {
       incidentId: incident.id, priority: incident.priority, level } },
@@ -39,8 +57,7 @@ function drawQueue() {
       el("span", { lang: "ur", dir: "rtl" }, waiting[1])) : "—"),
     el("td", { class: `clock ${level}`, title: clock ? `target ${clockText(clock.target_s)}` : "" },
       clock ? `${clockText(elapsed)} / ${clockText(clock.target_s)}` : "—",
-      clock ? el("meter", { min: 0, max: 1.5, low: 0.75, high: 1, optimum: 0,
-        value: Math.min(fraction, 1.5) }) : null));
+      clock ? meter(clock, fraction) : null));
   });
   body.replaceChildren(...(rows.length ? rows
     : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No open incidents / کوئی کھلا واقعہ نہیں"))]));
