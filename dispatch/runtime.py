@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -20,16 +21,21 @@ from dispatch.settings import Settings, SettingsError
 log = logging.getLogger(__name__)
 
 
+def speech_options(settings: Settings) -> dict[str, Any]:
+    """Where split models are joined (H15_HOME unless MODEL_CACHE_DIR says) and which languages
+    callers speak: one reading for live calls and for post-call transcripts alike."""
+    return {"model_cache_dir": Path(settings.model_cache_dir or Path(settings.home) / "models"),
+            "language_default": settings.asr_language,
+            "languages": tuple(x.strip() for x in settings.asr_languages.split(",") if x.strip())}
+
+
 def speech_config(settings: Settings):  # type: ignore[no-untyped-def]
     from telephony.speech.config import SpeechConfig, SpeechConfigError
 
     try:
-        # split models are joined under H15_HOME unless MODEL_CACHE_DIR says where
-        cache = Path(settings.model_cache_dir or Path(settings.home) / "models")
         return SpeechConfig.from_settings(
             asr_engine=settings.asr_engine, asr_model_path=settings.asr_model_path,
-            language_default=settings.asr_language, model_cache_dir=cache,
-            languages=tuple(x.strip() for x in settings.asr_languages.split(",") if x.strip()))
+            **speech_options(settings))
     except SpeechConfigError as exc:
         raise SettingsError(str(exc)) from None
 
@@ -120,6 +126,7 @@ def post_call_overflow(on_call, settings: Settings, streams: AsyncEventStreams):
     from telephony.capacity import LiveCapacity
 
     queue_connection = make_redis(settings.redis_url)  # memory:// (the demo) included
+    options = speech_options(settings)
     recordings = Path(settings.recordings_dir)
 
     async def on_mode(call_id: uuid.UUID, mode: str) -> None:
@@ -131,7 +138,8 @@ def post_call_overflow(on_call, settings: Settings, streams: AsyncEventStreams):
         await asyncio.to_thread(
             enqueue_post_call, queue_connection, wav_path=str(recordings / f"{call_id}.wav"),
             audiosocket_uuid=str(call_id), redis_url=settings.redis_url,
-            model_path=settings.asr_model_path if settings.asr_engine == "whisper" else None)
+            model_path=settings.asr_model_path if settings.asr_engine == "whisper" else None,
+            language_default=settings.asr_language, languages=options["languages"])
 
     return LiveCapacity(on_call, limit=settings.asr_live_calls, on_overflow=on_overflow,
                         on_mode=on_mode)

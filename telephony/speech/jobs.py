@@ -8,6 +8,7 @@ two-part default model is joined into the default cache dir on first use).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from telephony.speech.audio import read_wav
@@ -36,15 +37,25 @@ def transcribe_recording(
     cpu_threads: int = 1,
     beam_size: int = 5,
     model_cache_dir: str | None = None,
+    language_default: str | None = None,
+    languages: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Whole-recording transcript through the live path's VAD, language choice and guards
     (no partials: nobody watches); the default multilingual model unless `model_path`.
 
     Returns `{audiosocket_uuid, wav_path, engine, model, language, duration_s, rtf, text,
     segments: [{seq, start_s, end_s, text, text_roman}]}`. `model_cache_dir`: where the
-    two-part default model is joined (pass the gateway's `MODEL_CACHE_DIR`).
+    two-part default model is joined (pass the gateway's `MODEL_CACHE_DIR`);
+    `language_default` and `languages`: the deployment's `ASR_LANGUAGE` and `ASR_LANGUAGES`, so
+    a call transcribed after hang-up is heard as a live one would have been.
     """
-    options = {"model_cache_dir": model_cache_dir} if model_cache_dir else {}
+    options: dict[str, Any] = {}
+    if model_cache_dir:
+        options["model_cache_dir"] = model_cache_dir
+    if language_default:
+        options["language_default"] = language_default
+    if languages:
+        options["languages"] = tuple(languages)
     read_wav(wav_path)  # a clear error for a file that is not 16-bit mono WAV, before loading
     config = SpeechConfig.from_settings(
         "whisper",
