@@ -11,6 +11,7 @@ transcribed after hang-up, and the transcript delay (hang-up to the call's last 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -75,7 +76,9 @@ async def _run(calls: int, live_limit: int, speech: bool) -> dict[str, Any]:
     engines = SpeechEngines(SpeechConfig.from_settings()) if speech else None
     if engines is not None:
         await engines.start()
-    pool = ProcessPoolExecutor(max_workers=1)
+    # spawned, not forked: a child forked from a process whose CTranslate2 threads are running
+    # inherits their locks and hangs in its first encode (seen: the run never ended)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     loop = asyncio.get_running_loop()
     jobs: set[asyncio.Task] = set()
     failures: list[str] = []
