@@ -35,7 +35,7 @@ import numpy as np
 
 from vision_feed.frames import ANALYSIS_SIZE, Frame
 from vision_feed.learned import ROAD_FLOOR, CameraState, block_mean
-from vision_feed.motion import is_duplicate, similarity, track
+from vision_feed.motion import is_duplicate, nothing_moved, similarity, track
 from vision_feed.reliability import CUT_SIMILARITY, unreliable_reason
 
 # Thresholds, at the 320×240 analysis size. Each is explained where it is used.
@@ -75,6 +75,7 @@ class FrameStats:
     saturated: float = 0.0
     p99: float = 255.0
     duplicate: bool = False  # the same picture as the frame before
+    still: bool = False  # a duplicate, or nothing in the picture moved beyond noise
     pair: bool = False  # compared with an earlier frame (the fields below are set)
     diff_prev: float | None = None
     similarity: float | None = None
@@ -198,6 +199,7 @@ class FrameAnalyzer:
             p99=float(np.searchsorted(cumulative, 0.99)),
         )
         stats.duplicate = self.last is not None and is_duplicate(self.last, gray)
+        stats.still = stats.duplicate or (self.last is not None and nothing_moved(self.last, gray))
         self.last = gray
         if stats.duplicate:
             return stats

@@ -42,6 +42,12 @@ CELL_TEXTURE = 4.0
 CELL_CORRELATION = 0.3
 DUPLICATE_MEAN = 0.05  # mean |Δ| grey levels: a repeated frame (a sensor never gets this low)
 DUPLICATE_CHANGED = 0.001  # and at most this share of pixels changed by more than 3 levels
+# Nothing moved: averaged over STILL_CELL×STILL_CELL pixels (which quiets per-pixel noise about
+# fourfold but keeps a vehicle), no cell changed by STILL_CELL_MAX grey levels after the picture's
+# global brightness shift. A frozen feed whose encoder refreshes its one picture (a key frame,
+# re-encoding noise, an AGC flicker) changes this little; a moving vehicle tens of levels.
+STILL_CELL = 4
+STILL_CELL_MAX = 6.0
 
 _LK = {
     "winSize": (15, 15),
@@ -179,6 +185,17 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
         textured & (correlation < CELL_CORRELATION)
     )
     return float(1.0 - changed.mean())
+
+
+def nothing_moved(a: np.ndarray, b: np.ndarray) -> bool:
+    """No part of the picture changed beyond noise (see STILL_CELL)."""
+    height, width = a.shape[:2]
+    size = (max(1, width // STILL_CELL), max(1, height // STILL_CELL))
+    cells_a = cv2.resize(a, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    cells_b = cv2.resize(b, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    change = cells_b - cells_a
+    change -= float(np.median(change))
+    return float(np.abs(change).max()) < STILL_CELL_MAX
 
 
 def is_duplicate(a: np.ndarray, b: np.ndarray) -> bool:

@@ -25,6 +25,11 @@ GLARE_SATURATED = 0.3  # share of saturated pixels: sun in the lens, headlights 
 BLANK_STD = 4.0
 FROZEN_RUN_S = 1.0  # this long without one changed frame: a frozen feed, not a quiet road
 FROZEN_SHARE = 0.9
+# A frozen feed re-encoded on its way (key frames, transcoder noise) repeats its picture on most
+# frames and barely changes it on the others: at least this share of exact repeats, and
+# FROZEN_SHARE of frames in which nothing moved. A live camera repeats no frame unless its frame
+# rate was padded, and then its other frames show what moved.
+FROZEN_REPEAT_SHARE = 0.5
 CAMERA_MOVING_SHARE = 0.4  # of the compared pairs
 MOVED_OUTSIDE_CHANGE = 0.5
 MIN_PAIRS = 2
@@ -48,9 +53,12 @@ def _longest_run_s(stats: Sequence[FrameStats]) -> float:
 def unreliable_reason(stats: Sequence[FrameStats]) -> str | None:
     """Why this window cannot be read, or None when it can."""
     pairs = [s for s in stats if s.pair]
+    repeated = float(np.mean([s.duplicate for s in stats[1:]] or [False]))
+    still = float(np.mean([s.still for s in stats[1:]] or [False]))
     if stats and (
         _longest_run_s(stats) >= FROZEN_RUN_S
-        or np.mean([s.duplicate for s in stats[1:]] or [False]) >= FROZEN_SHARE
+        or repeated >= FROZEN_SHARE
+        or (repeated >= FROZEN_REPEAT_SHARE and still >= FROZEN_SHARE)
     ):
         return "frozen"
     if np.mean([s.mean < DARK_MEAN and s.p99 < DARK_P99 for s in stats] or [0]) >= 0.5:

@@ -78,6 +78,24 @@ def frozen(frames: list[np.ndarray], count: int) -> list[np.ndarray]:
     return [frames[0].copy() for _ in range(count)]
 
 
+def frozen_reencoded(frames: list[np.ndarray], count: int,
+                     refresh_every: int = 4) -> list[np.ndarray]:
+    """A frozen feed through a transcoder: its one picture repeated, and every few frames
+    re-encoded as a key frame at another JPEG quality with a one-level AGC flicker (noise all
+    over the picture, never a moving vehicle)."""
+    out: list[np.ndarray] = []
+    current = frames[0]
+    for i in range(count):
+        if i % refresh_every == 0:
+            key = i // refresh_every
+            flickered = cv2.convertScaleAbs(frames[0], alpha=1.0, beta=key % 2)
+            _, encoded = cv2.imencode(".jpg", flickered,
+                                      [cv2.IMWRITE_JPEG_QUALITY, (60, 75, 90)[key % 3]])
+            current = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+        out.append(current.copy())
+    return out
+
+
 def shaken(frames: list[np.ndarray], amplitude_px: float = 6.0, seed: int = 7) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     out = []

@@ -77,7 +77,8 @@ def test_background_subtraction_would_have_missed_the_queue(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     ("kind", "reason"),
-    [("frozen", "frozen"), ("shaken", "shaken"), ("black", "dark")],
+    [("frozen", "frozen"), ("frozen_reencoded", "frozen"), ("shaken", "shaken"),
+     ("black", "dark")],
 )
 @pytest.mark.parametrize("camera_id", ["cam-jinnah-ave-01", "cam-ijp-03"])
 def test_broken_feeds_are_unreliable(
@@ -87,6 +88,7 @@ def test_broken_feeds_are_unreliable(
     frames, fps = clips.read_frames(require_data(f"video/{CLIP_OF_CAMERA[camera_id]}"), 120)
     staged = {
         "frozen": lambda: clips.frozen(frames, len(frames)),
+        "frozen_reencoded": lambda: clips.frozen_reencoded(frames, len(frames)),
         "shaken": lambda: clips.shaken(frames),
         "black": lambda: clips.black(frames),
     }[kind]()

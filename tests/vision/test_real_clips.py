@@ -7,8 +7,10 @@ intel, zeenath_traffic, omkar, cop290) and then checked on the others (video03, 
 alhu, zeenath_accidenttraffic). That check passed video03 and found: a false cut on kaybr (an
 exposure change; fixed by comparing cells after removing the global brightness shift), alhu
 refused as shaken (stock footage that sways and zooms; fixed by compensating slow rigid motion),
-the frozen runs of the compilation not recognised (still so: its repeats carry re-encoding
-noise), and raasta's dense free flow read jammed (still so: xfail below). So alhu, kaybr and
+the compilation's "frozen runs" not recognised (looked at frame by frame, they are frame-rate
+padding with vehicles moving between the repeats: live, rightly read; a transcoded frozen feed
+is staged in test_estimator.py), and raasta's dense free flow read jammed (still so: xfail
+below). So alhu, kaybr and
 the compilation are no longer unseen.
 """
 
