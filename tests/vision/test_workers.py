@@ -189,6 +189,8 @@ def test_worker_killed_mid_job_loses_no_camera(
     [second_job] = enqueue_due_cameras(redis, [cam], lease_s=2)
     assert second_job != first_job
     wait_for(lambda: read_congestion(redis, cam.id) is not None, 120, "the camera's reading")
+    # the job publishes the reading, then logs its analysis: on a loaded machine a moment apart
+    wait_for(lambda: redis.llen(ANALYSED_LOG) >= 1, 30, "the analysis to be logged")
     [entry] = analysed(redis)
     assert entry["worker"] == "rescuer" and entry["job"] == second_job
 
