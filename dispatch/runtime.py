@@ -139,7 +139,7 @@ def post_call_overflow(on_call, settings: Settings, streams: AsyncEventStreams):
             enqueue_post_call, queue_connection, wav_path=str(recordings / f"{call_id}.wav"),
             audiosocket_uuid=str(call_id), redis_url=settings.redis_url,
             model_path=settings.asr_model_path if settings.asr_engine == "whisper" else None,
-            language_default=settings.asr_language, languages=options["languages"])
+            language_default=options["language_default"], languages=options["languages"])
 
     return LiveCapacity(on_call, limit=settings.asr_live_calls, on_overflow=on_overflow,
                         on_mode=on_mode)

@@ -21,19 +21,16 @@ function clockText(seconds) {
 const TIER_ORDER = ["advisory", "warning", "critical", "emergency"];
 
 // The highest alert tier the ticking clock has reached, by the policy's own offsets (sent with
-// each clock); "ok" before the first. An older server without them: its tier at fetch time.
+// each clock); "ok" before the first.
 function tierAt(clock, elapsed) {
-  const offsets = clock.tier_at_s;
-  if (!offsets) return clock.tier || "ok";
-  const due = TIER_ORDER.filter((tier) => offsets[tier] !== undefined && elapsed >= offsets[tier]);
+  const due = TIER_ORDER.filter((tier) => elapsed >= (clock.tier_at_s[tier] ?? Infinity));
   return due.length ? due[due.length - 1] : "ok";
 }
 
 function meter(clock, fraction) {
-  const target = clock.target_s || 1;
-  const at = (tier, fallback) => (clock.tier_at_s?.[tier] ?? fallback * target) / target;
-  const high = Math.max(at("critical", 1.5), 1);
-  return el("meter", { min: 0, max: high, low: at("advisory", 0.75), high: 1, optimum: 0,
+  const at = (tier) => clock.tier_at_s[tier] / clock.target_s;
+  const high = Math.max(at("critical"), 1);
+  return el("meter", { min: 0, max: high, low: at("advisory"), high: 1, optimum: 0,
     value: Math.min(fraction, high) });
 }
 
