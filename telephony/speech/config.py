@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 EngineName = Literal["vosk", "whisper"]
 ENGINES: tuple[str, ...] = ("vosk", "whisper")
+DEFAULT_MIN_CONTEXT_S = 15.0  # least audio whisper's encoder sees (telephony.speech.context)
 
 
 class SpeechConfigError(ValueError):
@@ -62,8 +63,8 @@ class SpeechConfig:
     """Which engine and model each call uses, and how much CPU recognition may take.
 
     * `engine` / `default_model`: what a call gets unless it asks for another model by name.
-    * `engine="whisper"`: utterances are cut by the energy VAD and each gets a whisper final
-      (no partials); `vad_*` tune that cut.
+    * `engine="whisper"`: utterances are cut by the energy VAD and each gets a whisper final,
+      with partials every `partial_every_s` while it is open; `vad_*` tune that cut.
     * `warm_recognizers`: Vosk recognisers kept warm per model (a new one stalls ~0.6 s).
     * `decode_threads`: executor threads shared by all calls (Vosk releases the GIL).
     * `vosk_decoder`: model.conf overrides, e.g. `{"max-active": "1000", "beam": "8.0"}`
@@ -78,6 +79,8 @@ class SpeechConfig:
     whisper_threads: int = 1
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = 5
+    # least audio whisper's encoder sees (30: its full window; see telephony.speech.context)
+    whisper_min_context_s: float = DEFAULT_MIN_CONTEXT_S
     vad_threshold_dbfs: float = -40.0
     vad_hang_s: float = 0.6
     partial_every_s: float = 1.0  # whisper: re-decode the open utterance this often (0: off)

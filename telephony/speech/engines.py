@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from telephony.speech.audio import pcm16_to_float32, resample_pcm16
-from telephony.speech.config import ModelSpec, SpeechConfig, SpeechConfigError
+from telephony.speech.config import (
+    DEFAULT_MIN_CONTEXT_S,
+    ModelSpec,
+    SpeechConfig,
+    SpeechConfigError,
+)
 from telephony.speech.tuning import tuned_vosk_model
 
 if TYPE_CHECKING:
@@ -38,7 +43,7 @@ T = TypeVar("T")
 
 _load_lock = threading.Lock()
 _vosk_models: dict[Path, Any] = {}
-_whisper_models: dict[tuple[Path, int, str], Any] = {}
+_whisper_models: dict[tuple[Path, int, str, float], Any] = {}
 
 
 def load_vosk_model(path: Path) -> Any:
@@ -56,21 +61,29 @@ def load_vosk_model(path: Path) -> Any:
         return model
 
 
-def load_whisper_model(path: Path, cpu_threads: int = 1, compute_type: str = "int8") -> Any:
-    """The process-wide faster-whisper model; from a local directory only (never the hub)."""
-    key = (Path(path).resolve(), cpu_threads, compute_type)
+def load_whisper_model(
+    path: Path,
+    cpu_threads: int = 1,
+    compute_type: str = "int8",
+    min_context_s: float = DEFAULT_MIN_CONTEXT_S,
+) -> Any:
+    """The process-wide faster-whisper model; from a local directory only (never the hub).
+    `min_context_s`: the least audio the encoder sees (30: whisper's full window; see
+    `telephony.speech.context`)."""
+    key = (Path(path).resolve(), cpu_threads, compute_type, float(min_context_s))
     with _load_lock:
         model = _whisper_models.get(key)
         if model is None:
-            from faster_whisper import WhisperModel
+            from telephony.speech.context import ContextTrimmedWhisper  # imports faster_whisper
 
             log.info("loading whisper model %s", key[0])
-            model = WhisperModel(
+            model = ContextTrimmedWhisper(
                 str(key[0]),
                 device="cpu",
                 compute_type=compute_type,
                 cpu_threads=cpu_threads,
                 local_files_only=True,
+                min_context_s=min_context_s,
             )
             _whisper_models[key] = model
         return model
@@ -238,6 +251,7 @@ class SpeechEngines:
             cpu_threads=self.config.whisper_threads,
             compute_type=self.config.whisper_compute_type,
             beam_size=self.config.whisper_beam_size,
+            min_context_s=self.config.whisper_min_context_s,
         )
 
     def guarded(self, model_name: str | None = None) -> GuardedWhisper:
@@ -293,11 +307,12 @@ class WhisperEngine:
         cpu_threads: int = 1,
         compute_type: str = "int8",
         beam_size: int = 5,
+        min_context_s: float = DEFAULT_MIN_CONTEXT_S,
     ) -> None:
         spec.ready()
         self.spec = spec
         self.beam_size = beam_size
-        self.model = load_whisper_model(spec.path, cpu_threads, compute_type)
+        self.model = load_whisper_model(spec.path, cpu_threads, compute_type, min_context_s)
 
     def transcribe_pcm(
         self, pcm: bytes, sample_rate: int, language: str | None = None, vad: bool = False

@@ -32,6 +32,7 @@ CALL_SAMPLE_RATE = 8000
 FEED_BYTES = 640
 BACKLOG_WARN_S = 5.0
 WHISPER_STEP_BYTES = 1600  # whisper calls see the audio 0.1 s at a time, however it arrived
+PAUSE_S = 0.3  # silence after which an open utterance gets no more partial decodes
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,10 @@ class TranscriptionSink:
             if live.open is not None and (current is None or current.start_s != live.open.start_s):
                 live.open = None  # a burst the VAD dropped: its partial state goes with it
             keeping_up = self.paced_as_file or self.backlog_s < config.partial_every_s
-            if current is not None and live.due(current, keeping_up):
+            # in a pause the words are already on screen: a decode now would only delay the
+            # final that comes when the pause outlasts the VAD's hang time
+            pausing = vad.silent_for_s >= PAUSE_S
+            if current is not None and not pausing and live.due(current, keeping_up):
                 shown = await self.engines.run(live.partial, current)
                 self.language = live.language or self.language
                 if shown:

@@ -62,6 +62,11 @@ class VadSegmenter:
     def in_speech(self) -> bool:
         return self._buf is not None
 
+    @property
+    def silent_for_s(self) -> float:
+        """How long the open utterance has been below the threshold (0 outside speech)."""
+        return self._t - self._last_voice_end_s if self._buf is not None else 0.0
+
     def current(self) -> Utterance | None:
         """The utterance still being spoken (pre-roll included), for live partial decodes."""
         if self._buf is None:

@@ -19,7 +19,15 @@ import numpy as np
 
 from telephony.speech.audio import pcm16_to_float32, resample_pcm16
 from telephony.speech.engines import WhisperEngine
-from telephony.speech.guards import GuardConfig, clean_words, keep_segment, speech_seconds
+from telephony.speech.guards import (
+    GuardConfig,
+    clean_words,
+    cut_loop,
+    is_loop,
+    keep_script,
+    keep_segment,
+    speech_seconds,
+)
 
 # Whisper writes Punjabi in Gurmukhi; callers in Lahore write it in Shahmukhi (Arabic script,
 # as Urdu): a call detected as Punjabi is decoded with Urdu's script and tagged "pa".
@@ -28,6 +36,12 @@ DECODE_AS = {"pa": "ur"}
 FOLD_INTO = {"hi": "ur"}
 SWITCH_P = 0.5
 PROMPT_TOKENS = 200  # whisper keeps at most 223 prompt tokens; leave room for the prefix
+# Tokens a second of speech can need: the references of the shared clips take at most 8.5
+# (Urdu) and 14 (Hindi, Devanagari) a second. A loop stops at this cap instead of at 448
+# tokens, which with beam 5 was most of a looping decode's CPU.
+TOKENS_PER_S = 25
+TOKENS_SLACK = 16
+MAX_TOKENS = 448  # whisper's decoder positions
 
 
 @dataclass(frozen=True)
@@ -83,14 +97,26 @@ class GuardedWhisper:
             language_default if language_default in self.languages else self.languages[0]
         )
         self.prompt = self._prompt(vocabulary)
+        self.prompt_tokens = (
+            len(self.model.hf_tokenizer.encode(" " + self.prompt, add_special_tokens=False).ids)
+            if self.prompt
+            else 0
+        )
 
     def warm(self) -> None:
         """One decode of low noise, so the first caller does not pay CTranslate2's first run."""
         noise = np.random.default_rng(15).normal(0, 0.01, 16000).astype(np.float32)
         # a few tokens are enough to run every kernel once: on noise whisper would otherwise
         # invent text up to its 448-token limit (measured: 20-55 s per start; now 2-4 s)
-        list(self.model.transcribe(noise, language=self.language_default, beam_size=1,
-                                   max_new_tokens=4, without_timestamps=True)[0])
+        list(
+            self.model.transcribe(
+                noise,
+                language=self.language_default,
+                beam_size=1,
+                max_new_tokens=4,
+                without_timestamps=True,
+            )[0]
+        )
         speech_seconds(noise, self.guards)  # loads the Silero VAD once
 
     # ---- language -------------------------------------------------------------------------
@@ -155,21 +181,36 @@ class GuardedWhisper:
             compression_ratio_threshold=None,  # judged below, no sampling fallback
             log_prob_threshold=None,
             no_speech_threshold=None,
+            max_new_tokens=self._token_budget(len(audio) / 16000, prefix),
         )
         kept: list[Any] = []
+        texts: list[str] = []
         dropped: list[str] = []
         for seg in segments:
-            if keep_segment(seg, self.guards):
-                kept.append(seg)
-            else:
+            if not keep_segment(seg, self.guards):
                 dropped.append(seg.text.strip())
-        texts = [s.text.strip() for s in kept]
+                continue
+            text = keep_script(seg.text.strip(), DECODE_AS.get(language, language))
+            if is_loop(seg, self.guards):
+                dropped.append(text)
+                text = cut_loop(text)
+            kept.append(seg)
+            texts.append(text)
         head = prefix.strip()
         if head and texts:  # faster-whisper returns the forced prefix too: drop it
             texts[0] = texts[0][len(head) :] if texts[0].startswith(head) else ""
         words = clean_words(texts, speech_s, self.guards, already=len(prefix))
         pieces = _pieces(kept, texts, words)
         return Decoded(language, pieces, speech_s, time.perf_counter() - t0, dropped)
+
+    def _token_budget(self, seconds: float, prefix: str) -> int:
+        """New tokens the decode may write: what `seconds` of speech can need, within the 448
+        that whisper holds with the prompt and prefix (faster-whisper refuses more)."""
+        tokenizer = self.model.hf_tokenizer
+        used = 8 + self.prompt_tokens  # start-of-transcript, language, task, timestamps
+        if prefix:
+            used += len(tokenizer.encode(" " + prefix.strip(), add_special_tokens=False).ids)
+        return max(1, min(TOKENS_SLACK + int(TOKENS_PER_S * seconds), MAX_TOKENS - used))
 
     def _prompt(self, vocabulary: tuple[str, ...]) -> str | None:
         """Vocabulary words, in order, as many as fit whisper's prompt."""

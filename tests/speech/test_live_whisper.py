@@ -83,6 +83,9 @@ async def test_urdu_call_shows_partials_before_the_final_and_noise_gives_nothing
     assert final["language"] == "ur" and final["text_roman"]
     partials = [d for _, k, d in events if k == "transcript.partial" and d["seq"] == final["seq"]]
     assert [p["revision"] for p in partials] == list(range(1, len(partials) + 1))
+    # no decode is spent on the pause that ends the utterance (the final ends 0.15 s after the
+    # last word, the VAD closes it 0.6 s after): it would only delay the final
+    assert all(p["end_s"] <= final["end_s"] + 0.25 for p in partials), (partials, final)
     # committed words are never rewritten: each partial's agreed words start the final
     texts = [p["text"].split() for p in partials] + [final["text"].split()]
     committed: list[str] = []
