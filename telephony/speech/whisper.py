@@ -42,6 +42,7 @@ PROMPT_TOKENS = 200  # whisper keeps at most 223 prompt tokens; leave room for t
 TOKENS_PER_S = 25
 TOKENS_SLACK = 16
 MAX_TOKENS = 448  # whisper's decoder positions
+KEPT_TOKENS = MAX_TOKENS // 2 - 1  # what faster-whisper keeps of a prompt, and of a prefix
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,10 @@ class GuardedWhisper:
             return Decoded(lang, [], speech_s, time.perf_counter() - t0, ["no speech (VAD)"])
         if language is None:
             language, _prob = self.detect_language(audio)
+        written_as = DECODE_AS.get(language, language)
         segments, _info = self.model.transcribe(
             audio,
-            language=DECODE_AS.get(language, language),
+            language=written_as,
             beam_size=beam_size or self.engine.beam_size,
             temperature=0.0,
             condition_on_previous_text=False,
@@ -190,7 +192,7 @@ class GuardedWhisper:
             if not keep_segment(seg, self.guards):
                 dropped.append(seg.text.strip())
                 continue
-            text = keep_script(seg.text.strip(), DECODE_AS.get(language, language))
+            text = keep_script(seg.text.strip(), written_as)
             if is_loop(seg, self.guards):
                 dropped.append(text)
                 text = cut_loop(text)
@@ -203,14 +205,19 @@ class GuardedWhisper:
         pieces = _pieces(kept, texts, words)
         return Decoded(language, pieces, speech_s, time.perf_counter() - t0, dropped)
 
-    def _token_budget(self, seconds: float, prefix: str) -> int:
+    def _token_budget(self, seconds: float, prefix: str) -> int | None:
         """New tokens the decode may write: what `seconds` of speech can need, within the 448
-        that whisper holds with the prompt and prefix (faster-whisper refuses more)."""
-        tokenizer = self.model.hf_tokenizer
-        used = 8 + self.prompt_tokens  # start-of-transcript, language, task, timestamps
+        that whisper holds with the prompt and prefix. faster-whisper keeps at most 223 tokens
+        of each and raises when prompt + budget pass 448, which would end the call's live
+        transcript: with no room left, no budget (faster-whisper's own limit) is given."""
+        prefix_tokens = 0
         if prefix:
-            used += len(tokenizer.encode(" " + prefix.strip(), add_special_tokens=False).ids)
-        return max(1, min(TOKENS_SLACK + int(TOKENS_PER_S * seconds), MAX_TOKENS - used))
+            ids = self.model.hf_tokenizer.encode(" " + prefix.strip(), add_special_tokens=False)
+            prefix_tokens = len(ids.ids)
+        # start-of-transcript, language, task, timestamps: 5, and a margin
+        used = 8 + min(self.prompt_tokens, KEPT_TOKENS) + min(prefix_tokens, KEPT_TOKENS)
+        room = MAX_TOKENS - used
+        return min(TOKENS_SLACK + int(TOKENS_PER_S * seconds), room) if room >= 1 else None
 
     def _prompt(self, vocabulary: tuple[str, ...]) -> str | None:
         """Vocabulary words, in order, as many as fit whisper's prompt."""

@@ -53,3 +53,23 @@ async def test_a_long_prompt_and_prefix_still_fit_whisper_448_tokens(
         whisper.decode_pcm, long_call, rate, "ur", committed, 1
     )
     assert result.language == "ur"
+
+
+async def test_a_prefix_longer_than_whisper_keeps_never_ends_the_decode(
+    multilingual_engines: SpeechEngines,
+) -> None:
+    """A 30 s utterance of committed words with a full vocabulary prompt: faster-whisper keeps
+    223 tokens of the prefix, and the budget must count what it keeps, not what was given
+    (an error here would end the call's live transcript)."""
+    from telephony.speech.whisper import KEPT_TOKENS, MAX_TOKENS, GuardedWhisper
+
+    whisper = GuardedWhisper(
+        multilingual_engines.whisper(), vocabulary=tuple(f"Mohalla {n}" for n in range(200))
+    )
+    committed = " ".join(["پولیس", "جلدی", "بھیجیں"] * 80)
+    budget = whisper._token_budget(30.0, committed)
+    assert budget is not None and budget > 1  # room is left beside the 223 kept tokens
+    assert 5 + whisper.prompt_tokens + KEPT_TOKENS + budget <= MAX_TOKENS
+    pcm, rate = read_wav(sample("ur1_tel8k.wav"))
+    result = await multilingual_engines.run(whisper.decode_pcm, pcm * 5, rate, "ur", committed, 1)
+    assert result.language == "ur"
