@@ -5,8 +5,10 @@ Sets (see `bench/triage_sets.py`): the own template split (`test.jsonl`), the ow
 (hand-written call openings, never trained on), the real public texts in `../shared/data/triage`
 (city-police complaints, disaster tweets: a different kind of text than the training corpus, so
 every figure here is cross-source), and the own sets cut by language (Urdu / Roman / mixed).
-`baseline` (full run only) is the same figures for a model trained on the old template set, the
-way triage worked before the packaged corpus. `helpline15 bench triage --json` prints `run()`.
+`baseline_ngram_only` (full run only) is the same figures without the sentence embedding (the
+n-grams and keywords alone, same corpus), `baseline_templates` for n-grams trained on the old
+template set, the way triage worked before the packaged corpus. `helpline15 bench triage
+--json` prints `run()`.
 """
 
 from __future__ import annotations
@@ -163,7 +165,8 @@ def run(quick: bool = False) -> dict:
         "challenge": results["own_natural"],
     }
     if not quick:
-        figures["baseline_templates"] = baseline(loaded)
+        figures["baseline_ngram_only"] = baseline(loaded, templates=False)
+        figures["baseline_templates"] = baseline(loaded, templates=True)
         # What temperature scaling would choose on held-out folds of the corpus (1.0 = none).
         refit = IncidentClassifier.from_files(engine.taxonomy)
         figures["fitted_temperature"] = round(refit._fit_temperature(_corpus()), 3)
@@ -186,12 +189,16 @@ def _corpus() -> list:
     return augment(load_corpus())
 
 
-def baseline(loaded: dict[str, list[dict]]) -> dict:
-    """Type accuracy and prank count per set for a model trained on the old template set."""
-    path = triage_sets.OWN_DIR / "train.jsonl"
+def baseline(loaded: dict[str, list[dict]], *, templates: bool) -> dict:
+    """Type accuracy and prank count per set for n-grams alone (no sentence embedding),
+    trained on the packaged corpus or (`templates`) on the old template set."""
     engine = Triage()
-    engine.classifier = IncidentClassifier(engine.taxonomy, load_examples(path),
-                                           name="templates")
+    if templates:
+        engine.classifier = IncidentClassifier(
+            engine.taxonomy, load_examples(triage_sets.OWN_DIR / "train.jsonl"),
+            name="templates", embedder=None)
+    else:
+        engine.classifier = IncidentClassifier(engine.taxonomy, _corpus(), embedder=None)
     out = {}
     for name, rows in loaded.items():
         figures = evaluate(engine, rows)

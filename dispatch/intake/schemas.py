@@ -49,5 +49,6 @@ class TriageResult(BaseModel):
         "true when triage cannot tell: the confidence is low or the words so far say nothing "
         "(greetings only); the call-taker should pick from `candidates`"))
     model: str = Field(default="", description=(
-        "the classifier that answered, e.g. `ngram-lr/corpus-<hash>`; `keywords-only` means "
+        "the classifier that answered, e.g. `ngram-lr/corpus-<hash>+<fit>+e5` (n-grams "
+        "blended with a sentence embedding; without `+e5`, n-grams alone); `keywords-only` means "
         "the packaged training text was missing (a broken install)"))

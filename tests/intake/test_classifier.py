@@ -231,25 +231,45 @@ def test_fast_single_text_path_matches_scikit_learn(engine) -> None:
 
 def test_fitted_model_is_cached_between_starts(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """A restart loads the model fitted on the same training set instead of refitting; a
-    damaged cache file is refitted and replaced."""
+    """A restart loads both models (n-grams, sentence embedding) fitted on the same training
+    set instead of refitting; a damaged cache file is refitted and replaced."""
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
     monkeypatch.setenv("H15_TRIAGE_CACHE_DIR", str(tmp_path))
     examples = load_corpus()[:200]
     first = IncidentClassifier(load_taxonomy(), examples)
-    cached = list(tmp_path.glob("*.pkl"))
-    assert len(cached) == 1
+    assert first.name.endswith("+e5"), "the sentence embedding runs on this machine"
+    cached = {path.name.split("-")[0]: path for path in tmp_path.glob("*.pkl")}
+    assert sorted(cached) == ["e5", "ngram"]
 
     def no_fit(*args, **kwargs):
         raise AssertionError("refitted although a cached model exists")
 
     with monkeypatch.context() as patch:
         patch.setattr(Pipeline, "fit", no_fit)
+        patch.setattr(LogisticRegression, "fit", no_fit)
         again = IncidentClassifier(load_taxonomy(), examples)
     text = "do larkon ne mera mobile cheen liya"
     assert again.rank(text) == first.rank(text)
-    cached[0].write_bytes(b"not a pickle")
+    for path in cached.values():
+        path.write_bytes(b"not a pickle")
     refitted = IncidentClassifier(load_taxonomy(), examples)
     assert refitted.rank(text) == first.rank(text)
-    assert cached[0].read_bytes() != b"not a pickle"
+    assert all(path.read_bytes() != b"not a pickle" for path in cached.values())
+
+
+def test_without_the_sentence_embedding_triage_still_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the embedding cannot run (no AVX2, wheel missing, switched off), triage runs on
+    n-grams and keywords and its model name says so."""
+    from dispatch.intake import semantic
+
+    monkeypatch.setenv("H15_TRIAGE_EMBEDDING", "0")
+    semantic.load_embedder.cache_clear()
+    try:
+        classifier = IncidentClassifier(load_taxonomy(), load_corpus())
+        assert classifier.semantic is None and not classifier.name.endswith("+e5")
+        assert classifier.rank("do larkon ne mera mobile cheen liya")[0][0] == "robbery_snatching"
+    finally:
+        semantic.load_embedder.cache_clear()

@@ -126,6 +126,8 @@ def test_urdu_and_roman_urdu_spelling_variants(engine, sentence: str, expected: 
 @pytest.mark.parametrize("sentence", [
     "my father is not breathing", "abbu ko dil ka daura para hai", "میرے بیٹے نے زہر پی لیا ہے",
     "there's a man with a gun in the shop", "he says he will kill me",
+    "my dad isnt breathing", "my husband just collapsed", "she's unresponsive on the floor",
+    "he is gasping and his lips look grey",
 ])
 def test_life_threat_words_make_it_p1(engine, sentence: str) -> None:
     result = engine(sentence)
