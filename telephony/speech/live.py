@@ -67,6 +67,11 @@ class LiveWhisper:
         self.partial_every_s = partial_every_s
         self.open: UtteranceState | None = None
         self.decode_s = 0.0
+        # A final decoded ahead, in the pause before the VAD closed the utterance: its key
+        # (start, end, bytes, committed words) and result; used when the close matches it.
+        self._ahead: tuple[tuple[float, float, int, tuple[str, ...]], Decoded] | None = None
+        self.finals_ahead = 0
+        self.decoded_ahead = 0
 
     def due(self, current: Utterance | None, keeping_up: bool = True) -> bool:
         """Is a partial decode of the open utterance due? Behind live audio, partials are made
@@ -97,10 +102,30 @@ class LiveWhisper:
             return state.words
         return None
 
+    def _key(self, utterance: Utterance,
+             state: UtteranceState) -> tuple[float, float, int, tuple[str, ...]]:
+        return (utterance.start_s, utterance.end_s, len(utterance.pcm), tuple(state.committed))
+
+    def wants_ahead(self, pending: Utterance) -> bool:
+        """Is `pending` (the final the VAD will cut if the pause lasts) not decoded yet?"""
+        return self._ahead is None or self._ahead[0] != self._key(pending, self._state(pending))
+
+    def decode_ahead(self, pending: Utterance) -> None:
+        """Decode the final during the pause; `final` uses it if the VAD closes on exactly
+        this audio (the caller did not go on), else it is dropped."""
+        state = self._state(pending)
+        self._ahead = (self._key(pending, state), self._decode(pending, state))
+        self.decoded_ahead += 1
+
     def final(self, utterance: Utterance) -> tuple[list[str], Decoded]:
         """The utterance has ended: committed words plus what a decode of all of it adds."""
         state = self._state(utterance)
-        result = self._decode(utterance, state)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == self._key(utterance, state):
+            result = ahead[1]
+            self.finals_ahead += 1
+        else:
+            result = self._decode(utterance, state)
         self.open = None
         return state.committed + result.words, result
 

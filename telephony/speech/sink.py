@@ -271,9 +271,13 @@ class TranscriptionSink:
             if live.open is not None and (current is None or current.start_s != live.open.start_s):
                 live.open = None  # a burst the VAD dropped: its partial state goes with it
             keeping_up = self.paced_as_file or self.backlog_s < config.partial_every_s
-            # in a pause the words are already on screen: a decode now would only delay the
-            # final that comes when the pause outlasts the VAD's hang time
+            # in a pause the words are already on screen: a partial now would only delay the
+            # final that comes when the pause outlasts the VAD's hang time ...
             pausing = vad.silent_for_s >= PAUSE_S
+            if pausing and (pending := vad.pending()) is not None and live.wants_ahead(pending):
+                # ... so the final is decoded now: if the pause outlasts the hang time, the VAD
+                # cuts exactly this audio and the final is out as soon as it does
+                await self.engines.run(live.decode_ahead, pending)
             if current is not None and not pausing and live.due(current, keeping_up):
                 shown = await self.engines.run(live.partial, current)
                 self.language = live.language or self.language

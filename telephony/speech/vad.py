@@ -74,6 +74,19 @@ class VadSegmenter:
         pcm = b"".join(self._buf)
         return Utterance(round(self._start_s, 3), round(self._t, 3), pcm, self.sample_rate)
 
+    def pending(self) -> Utterance | None:
+        """The utterance `feed` will return when the hang time passes with no more voice: once
+        the pause outlasts `tail_s`, the very bytes of that final (None for a burst too short
+        to keep). Lets the final be decoded during the pause instead of after it."""
+        if self._buf is None or self._t - self._last_voice_end_s < self.config.tail_s:
+            return None
+        if self._last_voice_end_s - self._first_voice_s < self.config.min_speech_s:
+            return None
+        end_s = min(self._t, self._last_voice_end_s + self.config.tail_s)
+        keep = round((end_s - self._start_s) / self._frame_s)
+        pcm = b"".join(self._buf[:keep])
+        return Utterance(round(self._start_s, 3), round(end_s, 3), pcm, self.sample_rate)
+
     def feed(self, pcm: bytes) -> list[Utterance]:
         data = self._carry + pcm
         usable = len(data) - len(data) % self.frame_bytes

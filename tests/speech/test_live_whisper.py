@@ -97,3 +97,47 @@ async def test_urdu_call_shows_partials_before_the_final_and_noise_gives_nothing
         committed = later[: max(n, len(committed))]
     stored = await publisher.read("h15:transcripts")
     assert [d["event_id"] for _, d in stored] == [d["event_id"] for _, _, d in events]
+
+
+async def _file_call(engines: SpeechEngines, pcm: bytes) -> TranscriptionSink:
+    async def discard(stream: str, event_type: str, data: dict[str, Any]) -> str:
+        return "0-0"
+
+    sink = TranscriptionSink(uuid.uuid4(), engines, discard, paced_as_file=True)
+    for i in range(0, len(pcm), 320):
+        await sink.audio(pcm[i : i + 320])
+    await sink.closed("test")
+    return sink
+
+
+def _speech_only(name: str) -> bytes:
+    from bench.asr import _speech_bounds
+
+    pcm, _ = read_wav(sample(name))
+    onset, end = _speech_bounds(pcm)
+    return pcm[int(onset * 8000) * 2 : int(end * 8000) * 2]
+
+
+async def test_the_final_is_decoded_in_the_pause_and_dropped_when_the_caller_goes_on(
+    multilingual_engines: SpeechEngines, monkeypatch: Any
+) -> None:
+    """The final is decoded while the pause runs towards the VAD's hang time (so it is out as
+    soon as the VAD closes the utterance) and says exactly what a decode after the close says;
+    a pause the caller talks through drops that decode and the final covers all the speech."""
+    from telephony.speech.live import LiveWhisper
+
+    first, second = _speech_only("ur1_tel8k.wav"), _speech_only("ur4_tel8k.wav")
+    tail = bytes(2 * 8000 * 2)
+    ahead = await _file_call(multilingual_engines, first + tail)
+    assert ahead.live is not None and ahead.live.decoded_ahead == ahead.live.finals_ahead == 1
+    with monkeypatch.context() as patch:
+        patch.setattr(LiveWhisper, "wants_ahead", lambda self, pending: False)
+        after = await _file_call(multilingual_engines, first + tail)
+    assert after.live is not None and after.live.finals_ahead == 0
+    assert [s.text for s in ahead.finals] == [s.text for s in after.finals] != []
+
+    pause = bytes(int(0.45 * 8000) * 2)  # past PAUSE_S, short of the 0.6 s hang time
+    talked_on = await _file_call(multilingual_engines, first + pause + second + tail)
+    assert talked_on.live is not None
+    assert len(talked_on.finals) == 1 and talked_on.finals[0].end_s > len(first) / 16000 + 0.45
+    assert talked_on.live.decoded_ahead == 2 and talked_on.live.finals_ahead == 1

@@ -79,3 +79,26 @@ def test_long_speech_is_cut_at_the_limit_without_losing_audio() -> None:
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError, match="max_utterance_s"):
         VadConfig(hang_s=2.0, max_utterance_s=1.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(chunk=st.integers(min_value=160, max_value=4000),
+       gap=st.floats(min_value=0.2, max_value=2.0))
+def test_the_pending_final_is_exactly_what_the_vad_cuts(chunk: int, gap: float) -> None:
+    """Decoded ahead in a pause, the pending utterance must be the very bytes the VAD cuts when
+    the pause outlasts the hang time; a pause the caller talks through changes it."""
+    pcm, rate, _ = _stream(["ur1_tel8k.wav", "en1_tel8k.wav"], gap)
+    vad = VadSegmenter(rate)
+    pending: dict[float, object] = {}
+    cut = []
+    for i in range(0, len(pcm), chunk):
+        cut += vad.feed(pcm[i : i + chunk])
+        ahead = vad.pending()
+        if ahead is not None:
+            assert vad.silent_for_s >= vad.config.tail_s
+            pending[ahead.start_s] = ahead  # the latest pending per utterance
+    cut += vad.flush()
+    assert len(cut) == 2
+    for utterance in cut:
+        ahead = pending[utterance.start_s]
+        assert (ahead.end_s, ahead.pcm) == (utterance.end_s, utterance.pcm)
