@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -274,6 +275,16 @@ def pak_geodata_places(cities: Iterable[str] = DEFAULT_CITIES) -> list[Place]:
                 names=tuple(n for n in (area.urdu_name, *area.aliases) if n),
             ))
     return places
+
+
+@cache
+def place_words() -> frozenset[str]:
+    """Words of the landmarks' and neighbourhoods' names (every spelling, normalised) that are
+    not ordinary words: they say where, never what happened, so they are no evidence of an
+    incident type ("gulberg mein hamare ghar" says little yet)."""
+    places = [*load_landmarks(), *pak_geodata_places()]
+    words = {w for p in places for name in (p.name, *p.names) for w in tokens(normalize(name))}
+    return frozenset(words - STOPWORDS)
 
 
 _GENERIC_STREET_RE = re.compile(

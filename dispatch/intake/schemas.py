@@ -40,7 +40,9 @@ class TriageResult(BaseModel):
     incident_type: str
     priority: str
     confidence: float = Field(ge=0.0, le=1.0)
-    candidates: list[TypeCandidate]
+    candidates: list[TypeCandidate] = Field(description=(
+        "the likeliest types, best first; when `uncertain`, the top three, and a prank is never "
+        "first (it may follow with a higher confidence: dismissing an emergency costs more)"))
     location: Location | None
     priority_reasons: list[str] = Field(default_factory=list)
     location_candidates: list[LocationCandidate] = Field(default_factory=list)

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from dispatch.intake.classifier import DEFAULT_TRAIN_PATH, IncidentClassifier
+from dispatch.intake.classifier import DEFAULT_TRAIN_PATH, PRANK, IncidentClassifier
 from dispatch.intake.gazetteer import Gazetteer
 from dispatch.intake.history import CallerHistory, flag_caller
 from dispatch.intake.priority import PRIORITIES, assess_priority
@@ -53,8 +53,12 @@ class Triage:
             raise ValueError("transcript text is empty")
         text = text[:MAX_TEXT_CHARS]
         ranked = self.classifier.rank(text, top=max(top, 3))
+        uncertain = ranked[0][1] < UNCERTAIN_BELOW
+        if uncertain and ranked[0][0] == PRANK and len(ranked) > 1:
+            # Dismissing a real emergency costs a life: an unsure "prank" is never the first
+            # guess; it stays among the candidates for the call-taker to pick.
+            ranked = [ranked[1], ranked[0], *ranked[2:]]
         incident_type, confidence = ranked[0]
-        uncertain = confidence < UNCERTAIN_BELOW
         caller = flag_caller(caller_history) if caller_history else None
         priority, reasons = assess_priority(
             incident_type, self.taxonomy[incident_type].default_priority, text, caller

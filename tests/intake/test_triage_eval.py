@@ -23,7 +23,7 @@ def engine():
 def test_own_natural_call_openings(engine) -> None:
     figures = bench.evaluate(engine, triage_sets.own_natural())
     assert figures["examples"] >= 140
-    assert figures["type_accuracy"] >= 0.92
+    assert figures["type_accuracy"] >= 0.95
     assert figures["top3_accuracy"] >= 0.97
     assert figures["p1_recall_life_threatening"] >= 0.95
     assert figures["emergencies_suggested_as_prank"] == 0
@@ -46,7 +46,8 @@ def test_real_police_complaints(engine) -> None:
     figures = bench.evaluate(engine, triage_sets.mumbai())
     assert figures["examples"] >= 200
     assert figures["type_accuracy"] >= 0.72
-    assert figures["top3_accuracy"] >= 0.85
+    assert figures["top3_accuracy"] >= 0.88
+    assert figures["emergencies_suggested_as_prank"] == 0
     assert figures["ece"] <= 0.10
 
 
@@ -56,7 +57,7 @@ def test_real_disaster_reports(engine) -> None:
     assert figures["examples"] >= 700
     assert figures["type_accuracy"] >= 0.67
     assert figures["top3_accuracy"] >= 0.81
-    assert figures["p1_recall_life_threatening"] >= 0.92
+    assert figures["p1_recall_life_threatening"] >= 0.93
     assert figures["emergencies_suggested_as_prank"] == 0
     assert figures["ece"] <= 0.08
 

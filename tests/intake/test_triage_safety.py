@@ -180,3 +180,17 @@ def test_sentences_here_are_not_in_the_training_corpus() -> None:
 
     source = normalize(inspect.getsource(sys.modules[__name__]))
     assert not [text for text in corpus if len(text) > 25 and f'"{text}"' in source]
+
+
+@pytest.mark.parametrize("sentence", [
+    "ok so i'm not sure what to say really", "can i talk to someone about something",
+    "yaar kuch samajh nahi aa raha kya bataun", "میں بس پوچھنا چاہ رہا تھا",
+])
+def test_an_unsure_prank_is_never_the_first_guess(engine, sentence: str) -> None:
+    """Vague words may look most like a prank to the model; unsure, triage leads with the next
+    type and keeps prank among the candidates for the call-taker."""
+    result = engine(sentence)
+    if result.uncertain:
+        assert result.incident_type != "prank_non_emergency", result.candidates
+    else:
+        assert result.confidence >= 0.5
