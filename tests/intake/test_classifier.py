@@ -273,3 +273,17 @@ def test_without_the_sentence_embedding_triage_still_answers(
         assert classifier.rank("do larkon ne mera mobile cheen liya")[0][0] == "robbery_snatching"
     finally:
         semantic.load_embedder.cache_clear()
+
+
+def test_concurrent_triage_gives_the_answers_of_one_at_a_time(engine) -> None:
+    """The API triages on several threads at once; the shared embedding must not mix them up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["my father is not breathing", "aag lag gayi hai jaldi aao",
+             "do larkon ne mera mobile cheen liya", "بازار میں بم دھماکہ ہوا ہے",
+             "someone is playing loud music at 3 am", "a car hit a rickshaw on canal road"] * 4
+    alone = {text: engine(text).candidates for text in set(texts)}
+    engine.classifier.semantic.embedder._memo.clear()  # make every thread embed again
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda text: engine(text).candidates, texts))
+    assert together == [alone[text] for text in texts]
