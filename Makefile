@@ -20,7 +20,7 @@ $(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; echo "requirements.lock does not cover pyproject.toml: run make lock"; exit 1; }
-	@# Fit triage once now (about a minute; cached in ~/.cache/helpline15/triage), not at the first call.
+	@# Fit triage once now (one to two minutes on one core; cached in ~/.cache/helpline15/triage), not at the first call.
 	$(BIN)/python -c "from dispatch.intake.service import default_triage as t; print('triage model:', t().classifier.name)"
 	@touch $(STAMP)
 
