@@ -147,7 +147,12 @@ def _training_set(taxonomy: dict[str, IncidentType],
                   examples: Sequence[Example]) -> tuple[list[str], list[str]]:
     texts = [strip_fillers(e.text) for e in examples]
     labels = [e.incident_type for e in examples]
-    # Keywords are short examples too: every type is learnable even with few sentences.
+    return _with_keywords(taxonomy, texts, labels)
+
+
+def _with_keywords(taxonomy: dict[str, IncidentType], texts: list[str],
+                   labels: list[str]) -> tuple[list[str], list[str]]:
+    """Keywords are short examples too: every type is learnable even with few sentences."""
     for name, incident_type in taxonomy.items():
         texts.extend(normalize(k) for k in incident_type.all_keywords)
         labels.extend([name] * len(incident_type.all_keywords))
@@ -163,10 +168,7 @@ def _semantic_training_set(taxonomy: dict[str, IncidentType],
         originals.setdefault(example.group, example)
     texts = [strip_fillers(e.text) for e in originals.values()]
     labels = [e.incident_type for e in originals.values()]
-    for name, incident_type in taxonomy.items():
-        texts.extend(normalize(k) for k in incident_type.all_keywords)
-        labels.extend([name] * len(incident_type.all_keywords))
-    return texts, labels
+    return _with_keywords(taxonomy, texts, labels)
 
 
 def load_examples(path: Path) -> list[Example]:

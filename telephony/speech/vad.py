@@ -82,7 +82,12 @@ class VadSegmenter:
             return None
         if self._last_voice_end_s - self._first_voice_s < self.config.min_speech_s:
             return None
-        end_s = min(self._t, self._last_voice_end_s + self.config.tail_s)
+        return self._cut(min(self._t, self._last_voice_end_s + self.config.tail_s))
+
+    def _cut(self, end_s: float) -> Utterance:
+        """The open utterance's audio from its start to `end_s` (one rule for close and
+        pending, so a final decoded ahead is the very bytes the close gives)."""
+        assert self._buf is not None
         keep = round((end_s - self._start_s) / self._frame_s)
         pcm = b"".join(self._buf[:keep])
         return Utterance(round(self._start_s, 3), round(end_s, 3), pcm, self.sample_rate)
@@ -128,10 +133,8 @@ class VadSegmenter:
     def _close(self, force: bool = False) -> Utterance | None:
         assert self._buf is not None
         end_s = self._t if force else min(self._t, self._last_voice_end_s + self.config.tail_s)
-        keep = round((end_s - self._start_s) / self._frame_s)
-        pcm = b"".join(self._buf[:keep])
+        utterance = self._cut(end_s)
         voiced_s = self._last_voice_end_s - self._first_voice_s
-        start_s = self._start_s
         self._buf = None
         if force:
             self._first_voice_s = self._t
@@ -139,4 +142,4 @@ class VadSegmenter:
         if voiced_s < self.config.min_speech_s:
             self.dropped_bursts += 1
             return None
-        return Utterance(round(start_s, 3), round(end_s, 3), pcm, self.sample_rate)
+        return utterance
