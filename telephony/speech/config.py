@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 EngineName = Literal["vosk", "whisper"]
 ENGINES: tuple[str, ...] = ("vosk", "whisper")
 DEFAULT_MIN_CONTEXT_S = 15.0  # least audio whisper's encoder sees (telephony.speech.context)
+DEFAULT_PARTIAL_MIN_CONTEXT_S = 5.0  # ... for a partial, which only refreshes the screen
 
 
 class SpeechConfigError(ValueError):
@@ -85,6 +86,8 @@ class SpeechConfig:
     vad_hang_s: float = 0.6
     partial_every_s: float = 1.0  # whisper: re-decode the open utterance this often (0: off)
     partial_beam_size: int = 1
+    # least audio the encoder sees for a partial (None: as for finals); see README, Speech
+    partial_min_context_s: float | None = DEFAULT_PARTIAL_MIN_CONTEXT_S
     vosk_decoder: Mapping[str, str] = field(default_factory=dict)
     model_cache_dir: Path = field(default_factory=lambda: default_cache_dir())
     # whisper, multilingual models: the language a call starts in, and what detection may pick

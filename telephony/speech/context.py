@@ -13,6 +13,9 @@ utterances and made whisper loop more often. Language detection at 2.5 s and 4 s
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,20 @@ from telephony.speech.config import DEFAULT_MIN_CONTEXT_S
 
 FRAMES_PER_S = 100  # whisper's mel hop: 10 ms
 FULL_WINDOW_FRAMES = 3000
+_this_decode = threading.local()
+
+
+@contextmanager
+def encoder_context(min_context_s: float | None) -> Iterator[None]:
+    """The least audio the encoder sees for decodes on this thread inside the block (None:
+    the model's own setting). Partials, which only refresh words on screen, can afford less
+    than finals."""
+    before = getattr(_this_decode, "min_context_s", None)
+    _this_decode.min_context_s = min_context_s
+    try:
+        yield
+    finally:
+        _this_decode.min_context_s = before
 
 
 def context_frames(features: np.ndarray, min_context_s: float, margin_s: float = 1.0) -> int:
@@ -44,7 +61,8 @@ class ContextTrimmedWhisper(WhisperModel):
         self.min_context_s = min_context_s
 
     def encode(self, features: np.ndarray) -> Any:
-        if self.min_context_s < FULL_WINDOW_FRAMES / FRAMES_PER_S:
-            frames = context_frames(features, self.min_context_s)
+        min_context_s = getattr(_this_decode, "min_context_s", None) or self.min_context_s
+        if min_context_s < FULL_WINDOW_FRAMES / FRAMES_PER_S:
+            frames = context_frames(features, min_context_s)
             features = np.ascontiguousarray(features[..., :frames])
         return super().encode(features)

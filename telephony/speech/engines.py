@@ -20,7 +20,6 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +32,7 @@ from telephony.speech.config import (
     SpeechConfig,
     SpeechConfigError,
 )
+from telephony.speech.scheduler import PriorityExecutor, Urgency
 from telephony.speech.tuning import tuned_vosk_model
 
 if TYPE_CHECKING:
@@ -164,9 +164,7 @@ class SpeechEngines:
 
     def __init__(self, config: SpeechConfig) -> None:
         self.config = config
-        self.executor = ThreadPoolExecutor(
-            max_workers=config.decode_threads, thread_name_prefix="asr"
-        )
+        self.executor = PriorityExecutor(config.decode_threads, thread_name_prefix="asr")
         # Warming runs beside decoding, never queued in front of a live call's audio.
         self.warm_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-warm")
         self._warm: dict[str, deque[VoskRecognizer]] = {}
@@ -175,10 +173,21 @@ class SpeechEngines:
         self._guarded: dict[str, GuardedWhisper] = {}
         self._closed = False
 
-    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run blocking decode work on the ASR threads."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+    async def run(self, fn: Any, *args: Any, urgency: Urgency = Urgency.FINAL,
+                  **kwargs: Any) -> Any:
+        """Run blocking decode work on the ASR threads, the most urgent first."""
+        return await asyncio.wrap_future(
+            self.executor.submit(fn, *args, urgency=urgency, **kwargs)
+        )
+
+    def crowded(self, at_most: Urgency = Urgency.PARTIAL) -> bool:
+        """Is decode work of this urgency (or more urgent) waiting for a thread? Callers shed
+        or cheapen optional work then."""
+        return self.executor.waiting(at_most) > 0
+
+    def busy(self) -> float:
+        """Share of the last seconds the decode threads spent decoding (0..1)."""
+        return self.executor.busy()
 
     async def start(self) -> None:
         """Load the default model(s) and fill the warm pool before the first call arrives."""

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from telephony.speech.engines import SpeechEngines, VoskRecognizer
 from telephony.speech.live import LiveWhisper
 from telephony.speech.roman import roman_urdu
+from telephony.speech.scheduler import Urgency
 from telephony.speech.vad import VadConfig, VadSegmenter
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ FEED_BYTES = 640
 BACKLOG_WARN_S = 5.0
 WHISPER_STEP_BYTES = 1600  # whisper calls see the audio 0.1 s at a time, however it arrived
 PAUSE_S = 0.3  # silence after which an open utterance gets no more partial decodes
+# Decode threads busy this share of the last 3 s: words on screen are refreshed this many times
+# less often (first partials and finals are never slowed; see README, Speech).
+BUSY_SHARE = 0.6
+BUSY_REFRESH_STRETCH = 3.0
 
 
 @dataclass(frozen=True)
@@ -247,7 +252,9 @@ class TranscriptionSink:
         whisper = await self.engines.run(self.engines.guarded, self.spec.name)
         config = self.engines.config
         live = LiveWhisper(
-            whisper, self.forced_language, config.partial_every_s, config.partial_beam_size
+            whisper, self.forced_language, config.partial_every_s, config.partial_beam_size,
+            hurry=lambda: self.engines.crowded(Urgency.FIRST_PARTIAL),
+            partial_context_s=config.partial_min_context_s,
         )
         self.live = live
         vad = VadSegmenter(
@@ -258,7 +265,7 @@ class TranscriptionSink:
             chunk = await self._next_chunk(2, limit=WHISPER_STEP_BYTES)
             utterances = vad.flush() if chunk is None else vad.feed(chunk)
             for utt in utterances:
-                words, result = await self.engines.run(live.final, utt)
+                words, result = await self.engines.run(live.final, utt, urgency=Urgency.FINAL)
                 self.language = live.language or result.language
                 if words:
                     text = " ".join(words)
@@ -270,16 +277,25 @@ class TranscriptionSink:
             current = vad.current()
             if live.open is not None and (current is None or current.start_s != live.open.start_s):
                 live.open = None  # a burst the VAD dropped: its partial state goes with it
-            keeping_up = self.paced_as_file or self.backlog_s < config.partial_every_s
+            # Behind the line, or with other calls' work waiting for the decode threads, a
+            # call that already shows words skips its partial refresh (its final comes first).
+            keeping_up = self.paced_as_file or (
+                self.backlog_s < config.partial_every_s and not self.engines.crowded()
+            )
             # in a pause the words are already on screen: a partial now would only delay the
             # final that comes when the pause outlasts the VAD's hang time ...
             pausing = vad.silent_for_s >= PAUSE_S
             if pausing and (pending := vad.pending()) is not None and live.wants_ahead(pending):
                 # ... so the final is decoded now: if the pause outlasts the hang time, the VAD
                 # cuts exactly this audio and the final is out as soon as it does
-                await self.engines.run(live.decode_ahead, pending)
-            if current is not None and not pausing and live.due(current, keeping_up):
-                shown = await self.engines.run(live.partial, current)
+                await self.engines.run(live.decode_ahead, pending, urgency=Urgency.FINAL)
+            # With the decode threads mostly busy, words on screen are refreshed less often.
+            refresh_s = config.partial_every_s * (
+                BUSY_REFRESH_STRETCH if self.engines.busy() >= BUSY_SHARE else 1.0
+            )
+            if current is not None and not pausing and live.due(current, keeping_up, refresh_s):
+                urgency = Urgency.PARTIAL if live.showing(current) else Urgency.FIRST_PARTIAL
+                shown = await self.engines.run(live.partial, current, urgency=urgency)
                 self.language = live.language or self.language
                 if shown:
                     self._revision += 1

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from telephony.speech.audio import pcm16_to_float32, resample_pcm16
+from telephony.speech.context import encoder_context
 from telephony.speech.engines import WhisperEngine
 from telephony.speech.guards import (
     GuardConfig,
@@ -151,9 +152,11 @@ class GuardedWhisper:
         language: str | None = None,
         prefix: str = "",
         beam_size: int | None = None,
+        min_context_s: float | None = None,
     ) -> Decoded:
         audio = pcm16_to_float32(resample_pcm16(pcm, sample_rate, 16000))
-        return self.decode(audio, language, prefix, beam_size)
+        with encoder_context(min_context_s):
+            return self.decode(audio, language, prefix, beam_size)
 
     def decode(
         self,
@@ -170,7 +173,8 @@ class GuardedWhisper:
             lang = language or self.language_default
             return Decoded(lang, [], speech_s, time.perf_counter() - t0, ["no speech (VAD)"])
         if language is None:
-            language, _prob = self.detect_language(audio)
+            with encoder_context(None):  # the call's language is judged on the full context
+                language, _prob = self.detect_language(audio)
         written_as = DECODE_AS.get(language, language)
         segments, _info = self.model.transcribe(
             audio,

@@ -7,7 +7,7 @@ from faster_whisper.audio import pad_or_trim
 
 from telephony.speech import SpeechEngines
 from telephony.speech.audio import pcm16_to_float32, read_wav, resample_pcm16
-from telephony.speech.context import context_frames
+from telephony.speech.context import context_frames, encoder_context
 from tests.speech.helpers import sample
 
 
@@ -33,6 +33,23 @@ async def test_the_shipped_model_encodes_a_short_utterance_on_15_s(
     features = model.feature_extractor(pcm16_to_float32(resample_pcm16(pcm, rate, 16000)))
     encoded = model.encode(pad_or_trim(features)[None])
     assert encoded.shape[1] == 750  # 15 s at the encoder's 20 ms per position, not 1,500
+
+
+async def test_a_decode_may_ask_for_less_context_on_its_own_thread_only(
+    multilingual_engines: SpeechEngines,
+) -> None:
+    model = multilingual_engines.guarded().model
+    pcm, rate = read_wav(sample("ur3_tel8k.wav"))  # 4.2 s
+    features = pad_or_trim(
+        model.feature_extractor(pcm16_to_float32(resample_pcm16(pcm, rate, 16000)))
+    )[None]
+    with encoder_context(8.0):
+        assert model.encode(features).shape[1] == 400  # 8 s
+        with encoder_context(None):  # back to the model's own minimum inside
+            assert model.encode(features).shape[1] == 750
+        other = await multilingual_engines.run(model.encode, features)  # a decode thread
+        assert other.shape[1] == 750
+    assert model.encode(features).shape[1] == 750
 
 
 async def test_a_long_prompt_and_prefix_still_fit_whisper_448_tokens(

@@ -141,3 +141,23 @@ async def test_the_final_is_decoded_in_the_pause_and_dropped_when_the_caller_goe
     assert talked_on.live is not None
     assert len(talked_on.finals) == 1 and talked_on.finals[0].end_s > len(first) / 16000 + 0.45
     assert talked_on.live.decoded_ahead == 2 and talked_on.live.finals_ahead == 1
+
+
+async def test_a_final_started_while_others_wait_is_greedy_and_says_so(
+    multilingual_engines: SpeechEngines,
+) -> None:
+    """Under load a final decodes greedily (as a partial does) instead of with the beam."""
+    from telephony.speech.live import LiveWhisper
+    from telephony.speech.vad import Utterance
+
+    pcm = _speech_only("ur3_tel8k.wav")
+    whisper = multilingual_engines.guarded()
+    utterance = Utterance(start_s=0.0, end_s=len(pcm) / 16000, pcm=pcm, sample_rate=8000)
+    calm = LiveWhisper(whisper, "ur")
+    busy = LiveWhisper(whisper, "ur", hurry=lambda: True)
+    calm_words, _ = await multilingual_engines.run(calm.final, utterance)
+    busy_words, _ = await multilingual_engines.run(busy.final, utterance)
+    greedy = await multilingual_engines.run(whisper.decode_pcm, pcm, 8000, "ur", "", 1)
+    assert (calm.finals_hurried, busy.finals_hurried) == (0, 1)
+    assert busy_words == greedy.words and busy_words  # the greedy decode, not the beam's
+    assert calm_words
