@@ -5,7 +5,8 @@ stopped speaking waits behind every other call's partial re-decode, so under loa
 (what the record keeps and triage reads) comes late although each partial only refreshes words
 already on screen. Here work carries a priority: finals first, then first partials (the
 call-taker has nothing on screen yet), then later partials; equal priorities run in arrival
-order. `waiting()` tells the callers how loaded the threads are, so they can shed work.
+order. `waiting()` (work queued) and `busy()` (share of recent time spent decoding) tell
+the callers how loaded the threads are, so they can shed or cheapen optional work.
 """
 
 from __future__ import annotations
