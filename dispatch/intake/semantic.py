@@ -8,9 +8,9 @@ logistic regression over it, fitted on the same packaged corpus, gives a second 
 classifier blends with the n-gram model. Measured (`bench triage`): on real texts never trained
 on, type accuracy and top-3 rise on every set (README, Triage).
 
-The embedding costs ~28 ms per transcript on one core and one to two minutes to fit once per
-corpus; the fitted weights are cached beside the n-gram model. Without the wheel or without AVX2
-(the engine needs it), triage runs on n-grams alone and says so in its model name.
+The embedding costs 28-41 ms per transcript on one core (by CPU) and two to four minutes to fit
+once per corpus; the fitted weights are cached beside the n-gram model. Without the wheel or
+without AVX2 (the engine needs it), triage runs on n-grams alone and says so in its model name.
 """
 
 from __future__ import annotations
