@@ -289,10 +289,10 @@ class TranscriptionSink:
                 # ... so the final is decoded now: if the pause outlasts the hang time, the VAD
                 # cuts exactly this audio and the final is out as soon as it does
                 await self.engines.run(live.decode_ahead, pending, urgency=Urgency.FINAL)
-            # With the decode threads mostly busy, words on screen are refreshed less often.
-            refresh_s = config.partial_every_s * (
-                BUSY_REFRESH_STRETCH if self.engines.busy() >= BUSY_SHARE else 1.0
-            )
+            # With the decode threads mostly busy, words on screen are refreshed less often (a
+            # file is transcribed as an idle live call would be: its decodes keep them busy).
+            stretch = not self.paced_as_file and self.engines.busy() >= BUSY_SHARE
+            refresh_s = config.partial_every_s * (BUSY_REFRESH_STRETCH if stretch else 1.0)
             if current is not None and not pausing and live.due(current, keeping_up, refresh_s):
                 urgency = Urgency.PARTIAL if live.showing(current) else Urgency.FIRST_PARTIAL
                 shown = await self.engines.run(live.partial, current, urgency=urgency)
