@@ -101,6 +101,9 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
             persister.start()
             congestion = start_congestion_refresh(ctx)
             relay = Relay(ctx.engine, ctx.events).start()  # events left by dead processes
+            from dispatch.intake.engine import warm_in_background
+
+            warm_in_background(ctx)  # the first triage request must not load the models
             freeze_startup_heap()  # a served process (not a test's app): see the docstring
         yield
         if relay is not None:

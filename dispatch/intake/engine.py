@@ -3,6 +3,7 @@ of the road map in service, so places of the deployed city are found, not only L
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
@@ -11,6 +12,7 @@ from dispatch.intake.priority import PRIORITIES
 from dispatch.intake.schemas import TriageResult
 from dispatch.intake.service import Triage, default_triage
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 KEY = "triage"
 
@@ -32,6 +34,22 @@ def engine_for(ctx: AppContext) -> Triage:
         engine = Triage(osm_names=names)
         ctx.extras[KEY] = (path, engine)
         return engine
+
+
+def warm_in_background(ctx: AppContext) -> threading.Thread:
+    """Build the map's engine and run one transcript through it at start-up, so the first
+    call-taker's request does not pay for loading the models and the gazetteer (seconds on a
+    slow or busy core: an e2e request once timed out at 5 s)."""
+
+    def warm() -> None:
+        try:
+            engine_for(ctx)("hello, police ko bulao")
+        except Exception:  # noqa: BLE001 - the first request builds it again and reports
+            log.exception("triage warm-up failed; the first request will build the engine")
+
+    thread = threading.Thread(target=warm, name="triage-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 FLOORS_KEY = "triage_priority_floors"
