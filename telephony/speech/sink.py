@@ -20,7 +20,7 @@ from telephony.speech.engines import SpeechEngines, VoskRecognizer
 from telephony.speech.live import LiveWhisper
 from telephony.speech.roman import roman_urdu
 from telephony.speech.scheduler import Urgency
-from telephony.speech.vad import VadConfig, VadSegmenter
+from telephony.speech.vad import Utterance, VadConfig, VadSegmenter
 
 log = logging.getLogger(__name__)
 
@@ -289,11 +289,9 @@ class TranscriptionSink:
                 # ... so the final is decoded now: if the pause outlasts the hang time, the VAD
                 # cuts exactly this audio and the final is out as soon as it does
                 await self.engines.run(live.decode_ahead, pending, urgency=Urgency.FINAL)
-            # With the decode threads mostly busy, words on screen are refreshed less often (a
-            # file is transcribed as an idle live call would be: its decodes keep them busy).
-            stretch = not self.paced_as_file and self.engines.busy() >= BUSY_SHARE
-            refresh_s = config.partial_every_s * (BUSY_REFRESH_STRETCH if stretch else 1.0)
-            if current is not None and not pausing and live.due(current, keeping_up, refresh_s):
+            if current is not None and not pausing and live.due(
+                current, keeping_up, self._refresh_every_s(live, current)
+            ):
                 urgency = Urgency.PARTIAL if live.showing(current) else Urgency.FIRST_PARTIAL
                 shown = await self.engines.run(live.partial, current, urgency=urgency)
                 self.language = live.language or self.language
@@ -301,6 +299,15 @@ class TranscriptionSink:
                     self._revision += 1
                     text = " ".join(shown)
                     await self._emit(self._segment("partial", text, current.start_s, current.end_s))
+
+    def _refresh_every_s(self, live: LiveWhisper, current: Utterance) -> float:
+        """How often words on screen are refreshed: less often while the decode threads are
+        mostly busy (a file is transcribed as an idle live call would be: its own decodes
+        keep them busy). Asked only of an utterance that shows words."""
+        every = self.engines.config.partial_every_s
+        if self.paced_as_file or not live.showing(current):
+            return every
+        return every * (BUSY_REFRESH_STRETCH if self.engines.busy() >= BUSY_SHARE else 1.0)
 
     def _segment(
         self, kind: Literal["partial", "final"], text: str, start: float, end: float
