@@ -2,7 +2,8 @@
 items, emergencies suggested as prank, calibration error; plus location hit rate and latency.
 
 Sets (see `bench/triage_sets.py`): the own template split (`test.jsonl`), the own natural set
-(hand-written call openings, never trained on), the real public texts in `../shared/data/triage`
+(hand-written call openings, never trained on), two sets of openings by writers who never saw
+the corpus (`own_blind_dev`, tuned on; `own_blind`, kept back), the real public texts in `../shared/data/triage`
 (city-police complaints, disaster tweets: a different kind of text than the training corpus, so
 every figure here is cross-source), and the own sets cut by language (Urdu / Roman / mixed).
 `baseline_ngram_only` (full run only) is the same figures without the sentence embedding (the
@@ -68,7 +69,7 @@ def evaluate(engine: Triage, rows: list[dict]) -> dict:
     by_type: dict[str, list[bool]] = defaultdict(list)
     by_language: dict[str, list[bool]] = defaultdict(list)
     top3, confidences, p1, as_prank, as_p4, uncertain, certain_ok = [], [], [], [], [], [], []
-    location_hits, latencies, correct = [], [], []
+    location_hits, latencies, correct, p1_false = [], [], [], []
     for row in rows:
         t0 = time.perf_counter()
         result = engine(row["text"])
@@ -84,6 +85,8 @@ def evaluate(engine: Triage, rows: list[dict]) -> dict:
             certain_ok.append(ok)
         if row.get("life_threatening"):
             p1.append(result.priority == "P1")
+        else:
+            p1_false.append(result.priority == "P1")
         if row["incident_type"] not in NOT_EMERGENCIES:
             as_prank.append(result.incident_type == "prank_non_emergency")
             as_p4.append(result.priority == "P4")
@@ -98,6 +101,7 @@ def evaluate(engine: Triage, rows: list[dict]) -> dict:
         "top3_accuracy": _mean(top3),
         "p1_recall_life_threatening": _mean(p1),
         "life_threatening_examples": len(p1),
+        "p1_when_not_life_threatening": _mean(p1_false),
         "emergencies_suggested_as_prank": int(sum(as_prank)),
         "emergencies_suggested_p4": int(sum(as_p4)),
         "ece": expected_calibration_error(confidences, correct),
@@ -116,6 +120,8 @@ def _sets() -> dict[str, Callable[[], list[dict]]]:
     sets: dict[str, Callable[[], list[dict]]] = {
         "own_split": triage_sets.own_split,
         "own_natural": triage_sets.own_natural,
+        "own_blind_dev": triage_sets.own_blind_dev,
+        "own_blind": triage_sets.own_blind,
     }
     if triage_sets.real_sets_present():
         sets["real_police_complaints"] = triage_sets.mumbai

@@ -48,6 +48,17 @@ def own_natural() -> list[dict]:
     return _own("challenge.jsonl") + _own("natural.jsonl")
 
 
+def own_blind_dev() -> list[dict]:
+    """Call openings written by a second writer who never saw the corpus or the other sets;
+    read while tuning the safety cues and keywords, so a development figure."""
+    return _own("blind_dev.jsonl")
+
+
+def own_blind() -> list[dict]:
+    """The same brief, a third writer, kept back: nothing was tuned on it."""
+    return _own("blind.jsonl")
+
+
 def _clean(text: str) -> str:
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = text.encode("cp1252").decode("utf-8")  # the Mumbai file is double-encoded
