@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from dispatch.intake.text import normalize, tokens
@@ -74,18 +75,23 @@ def negated(words: list[str], start: int, end: int) -> bool:
         and after[1] in NEGATORS_AFTER)
 
 
-def find_cues(text: str, cues: tuple[str, ...]) -> list[str]:
+def find_cues(text: str, cues: tuple[str, ...],
+              unless_near: Mapping[str, frozenset[str]] | None = None) -> list[str]:
     """The cues (lower-case words or phrases) said in `text` and not negated. A Latin cue word
     of four letters or more also matches its inflections ("bomb" in "bombing", "shot" in
-    "shots"), up to three letters longer."""
+    "shots"), up to three letters longer. A cue in `unless_near` does not count when one of
+    its words comes up to three words before it ("the cars are not moving")."""
     words = prepare(text).split(" ")
     by_first = _index(cues)
     found: dict[str, None] = {}
     for i, word in enumerate(words):
         for parts in by_first.get(word, ()) or by_first.get(_stem_key(word, by_first), ()):
             n = len(parts)
-            if _matches(words[i:i + n], parts) and not negated(words, i, i + n):
-                found[" ".join(parts)] = None
+            cue = " ".join(parts)
+            near = (unless_near or {}).get(cue, frozenset())
+            if _matches(words[i:i + n], parts) and not negated(words, i, i + n) and not any(
+                    w in near for w in words[max(0, i - 3):i]):
+                found[cue] = None
     return list(found)
 
 
@@ -114,6 +120,20 @@ def _index(cues: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
         by_first.setdefault(parts[0], []).append(parts)
     return by_first
 
+
+# Words said of a person, and of vehicles or the traffic too: "he is not moving" is a life at
+# risk, "the cars are not moving" and "we are stuck in traffic" are a jam. Each cue, with the
+# words whose nearness (three words before) makes it the jam.
+_TRAFFIC = "traffic jam rush signal road sarak sadak ٹریفک جام سڑک"
+_VEHICLES = (_TRAFFIC + """ car cars vehicle vehicles gari gaari gadi gaadi gariyan gaariyan
+    gaddi bus buses truck trucks trala wagon rickshaw rickshaws bike bikes motorcycle line
+    queue گاڑی گاڑیاں بس ٹرک رکشہ""")
+SAID_OF_TRAFFIC = {
+    **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi")},
+    **{prepare(c): _words(_TRAFFIC) for c in (
+        "stuck inside", "stuck in side", "phanse", "phansay", "phans gaye", "phansi hui",
+        "phansa hua", "پھنسے", "پھنس گئے", "پھنسی", "پھنسا")},
+}
 
 # Said in a call, these put a life at risk now: P1 whatever the incident type.
 LIFE_THREAT_CUES = (
@@ -144,6 +164,20 @@ LIFE_THREAT_CUES = (
     "گولیاں", "پستول", "بندوق", "ڈوب", "زہر", "خودکشی", "پھنسے", "آگ", "جل رہا", "جل رہی",
     "بم", "دھماکہ", "دھماکا", "اغوا", "تاوان", "چھری مار", "خون بہہ", "فائرنگ", "فائر",
     "سینے میں", "ہوش میں نہیں", "بول نہیں", "لاش", "دورہ",
+    # Someone unresponsive, a breath or pulse failing, people trapped, a blade drawn, a
+    # throat held: as callers describe them rather than name them.
+    "not getting up", "not answering", "no response", "cpr", "pulse", "limp", "lifeless",
+    "stuck inside", "stuck in side", "pinned", "strangle", "strangling", "throttling",
+    "choking her", "choking him", "knife", "knives", "machete", "axe", "acid",
+    "stab", "stabbing", "hanged", "hanging himself", "hanging herself", "fell from the roof",
+    "fell off the roof", "electrocuted", "electric shock", "chhat se gir", "chat se gir",
+    "jawab nahi de", "jawab nahin de", "saans ruk", "sans ruk", "saah ruk", "saah nahi",
+    "saah rukdi", "saans rukdi", "saah nai", "saans ukhar", "sans ukhar",
+    "nabz", "phans gaye", "phansi hui", "phansa hua", "dab gaye", "dab gaya", "dab gayi",
+    "malbe", "malbay", "chhuri", "chhuriyan", "churi", "churiyan", "chaqu", "chaku",
+    "gala daba", "gala dab", "tezab", "karant", "current lag", "phanda",
+    "جواب نہیں دے", "سانس رک", "نبض", "پھنس گئے", "پھنسی", "پھنسا", "دب گئے", "دب گیا",
+    "ملبے", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
 )
 # Anything that says someone is in danger or hurt: enough to rule out "prank".
 DANGER_CUES = LIFE_THREAT_CUES + (
@@ -166,7 +200,7 @@ DANGER_CUES = LIFE_THREAT_CUES + (
 
 
 def life_threats(text: str) -> list[str]:
-    return find_cues(text, LIFE_THREAT_CUES)
+    return find_cues(text, LIFE_THREAT_CUES, SAID_OF_TRAFFIC)
 
 
 def danger_cues(text: str) -> list[str]:

@@ -134,6 +134,31 @@ def test_life_threat_words_make_it_p1(engine, sentence: str) -> None:
     assert result.priority == "P1", (result.incident_type, result.priority_reasons)
 
 
+@pytest.mark.parametrize("sentence", [
+    "a bus hit a car at kalma chowk, two people are stuck inside", "my neighbour is lifeless",
+    "accident hua hai log gaari ke andar phanse hue hain", "ammi jawab nahi de rahin",
+    "abba ji di saah rukdi pai ae", "larkon ne chhuriyan nikal li hain",
+    "he has his hands around her throat, he is strangling her", "نبض بہت کمزور ہے",
+])
+def test_how_callers_describe_a_life_at_risk_makes_it_p1(engine, sentence: str) -> None:
+    result = engine(sentence)
+    assert result.priority == "P1", (result.incident_type, result.priority_reasons)
+
+
+@pytest.mark.parametrize(("sentence", "jam"), [
+    ("traffic is not moving at all on canal road since an hour", True),
+    ("the signal is not working and the cars are not moving", True),
+    ("gaari khari hai traffic hil nahi rahi", True),
+    ("hum do ghante se traffic mein phanse hue hain", True),
+    ("a car hit him and he is not moving", False),
+])
+def test_a_jam_that_is_not_moving_is_no_life_at_risk(engine, sentence: str, jam: bool) -> None:
+    """"Not moving" said of a person is P1; said of the traffic it is a jam, not an emergency
+    that would take a P1 unit from a real one."""
+    result = engine(sentence)
+    assert (result.priority != "P1") == jam, (result.incident_type, result.priority_reasons)
+
+
 @pytest.mark.parametrize("transcript", [
     "hello sir hello, yahan aik aadmi ne pistol nikala hai, lekin abhi koi zakhmi nahi, "
     "wo dukan ke andar hai aur paise maang raha hai, hum sab bahar khade hain",
