@@ -31,6 +31,23 @@ def test_own_natural_call_openings(engine) -> None:
     assert figures["ece"] <= 0.15
 
 
+@pytest.mark.parametrize(("name", "accuracy", "p1_recall"), [
+    ("own_blind_dev", 0.92, 0.93),  # tuned on (life-threat cues, non-emergency keywords)
+    ("own_blind", 0.89, 0.87),      # kept back
+])
+def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, accuracy: float,
+                                                       p1_recall: float) -> None:
+    figures = bench.evaluate(engine, getattr(triage_sets, name)())
+    assert figures["examples"] == 256
+    assert figures["type_accuracy"] >= accuracy, figures["accuracy_by_type"]
+    assert figures["top3_accuracy"] >= 0.97
+    assert figures["p1_recall_life_threatening"] >= p1_recall
+    assert figures["emergencies_suggested_as_prank"] == 0
+    assert figures["emergencies_suggested_p4"] == 0
+    for language in ("en", "roman", "ur", "mixed"):
+        assert figures["accuracy_by_language"][language] >= 0.82, figures["accuracy_by_language"]
+
+
 @pytest.mark.parametrize("language", ["ur", "roman", "mixed"])
 def test_own_sets_per_language(engine, language: str) -> None:
     rows = [r for r in triage_sets.own_split() + triage_sets.own_natural()
@@ -45,7 +62,7 @@ def test_real_police_complaints(engine) -> None:
     require_data("triage/mumbai-civic-tweets/tweets_dataset.csv")
     figures = bench.evaluate(engine, triage_sets.mumbai())
     assert figures["examples"] >= 200
-    assert figures["type_accuracy"] >= 0.74
+    assert figures["type_accuracy"] >= 0.76
     assert figures["top3_accuracy"] >= 0.88
     assert figures["emergencies_suggested_as_prank"] == 0
     assert figures["ece"] <= 0.10
