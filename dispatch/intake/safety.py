@@ -132,7 +132,8 @@ SAID_OF_TRAFFIC = {
     **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi")},
     **{prepare(c): _words(_TRAFFIC) for c in (
         "stuck inside", "stuck in side", "phanse", "phansay", "phans gaye", "phansi hui",
-        "phansa hua", "پھنسے", "پھنس گئے", "پھنسی", "پھنسا")},
+        "phansa hua", "phas gaye", "phas gayi", "phasa hua", "phasi hui", "پھنسے", "پھنس گئے",
+        "پھنسی", "پھنسا")},
 }
 
 # Said in a call, these put a life at risk now: P1 whatever the incident type.
@@ -176,6 +177,12 @@ LIFE_THREAT_CUES = (
     "nabz", "phans gaye", "phansi hui", "phansa hua", "dab gaye", "dab gaya", "dab gayi",
     "malbe", "malbay", "chhuri", "chhuriyan", "churi", "churiyan", "chaqu", "chaku",
     "gala daba", "gala dab", "tezab", "karant", "current lag", "phanda",
+    "still inside", "still in the car", "still in it", "stuck under", "trapped under",
+    "pinned under", "under the truck", "under the bus", "run over", "ran over", "kuchal",
+    "phas gaye", "phas gayi", "phasa hua", "phasi hui", "fits", "foaming", "mirgi",
+    "dora par", "dora pad", "i am hiding", "we are hiding", "locked myself",
+    "hit over the head", "head injury", "sar phat", "sar phaat",
+    "کچل", "مرگی", "سر پھٹ",
     "جواب نہیں دے", "سانس رک", "نبض", "پھنس گئے", "پھنسی", "پھنسا", "دب گئے", "دب گیا",
     "ملبے", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
 )

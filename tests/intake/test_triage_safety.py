@@ -139,6 +139,9 @@ def test_life_threat_words_make_it_p1(engine, sentence: str) -> None:
     "accident hua hai log gaari ke andar phanse hue hain", "ammi jawab nahi de rahin",
     "abba ji di saah rukdi pai ae", "larkon ne chhuriyan nikal li hain",
     "he has his hands around her throat, he is strangling her", "نبض بہت کمزور ہے",
+    "the van flipped and the driver is still in it", "a man is stuck under the lorry",
+    "dumper ne rickshaw wale ko kuchal diya", "he is having fits and foaming at the mouth",
+    "please hurry, i am hiding in the kitchen and he is breaking the door",
 ])
 def test_how_callers_describe_a_life_at_risk_makes_it_p1(engine, sentence: str) -> None:
     result = engine(sentence)
