@@ -168,14 +168,15 @@ LIFE_THREAT_CUES = (
     # Someone unresponsive, a breath or pulse failing, people trapped, a blade drawn, a
     # throat held: as callers describe them rather than name them.
     "not getting up", "not answering", "no response", "cpr", "pulse", "limp", "lifeless",
-    "stuck inside", "stuck in side", "pinned", "strangle", "strangling", "throttling",
+    "stuck inside", "stuck in side", "pinned down", "strangle", "strangling", "throttling",
     "choking her", "choking him", "knife", "knives", "machete", "axe", "acid",
     "stab", "stabbing", "hanged", "hanging himself", "hanging herself", "fell from the roof",
     "fell off the roof", "electrocuted", "electric shock", "chhat se gir", "chat se gir",
     "jawab nahi de", "jawab nahin de", "saans ruk", "sans ruk", "saah ruk", "saah nahi",
     "saah rukdi", "saans rukdi", "saah nai", "saans ukhar", "sans ukhar",
     "nabz", "phans gaye", "phansi hui", "phansa hua", "dab gaye", "dab gaya", "dab gayi",
-    "malbe", "malbay", "chhuri", "chhuriyan", "churi", "churiyan", "chaqu", "chaku",
+    "malbe tale", "malbe mein", "malbay tale", "malbay mein", "chhuri", "chhuriyan", "churi",
+    "churiyan", "chaqu", "chaku",
     "gala daba", "gala dab", "tezab", "karant", "current lag", "phanda",
     "still inside", "still in the car", "still in it", "stuck under", "trapped under",
     "pinned under", "under the truck", "under the bus", "run over", "ran over", "kuchal",
@@ -184,7 +185,7 @@ LIFE_THREAT_CUES = (
     "hit over the head", "head injury", "sar phat", "sar phaat",
     "کچل", "مرگی", "سر پھٹ",
     "جواب نہیں دے", "سانس رک", "نبض", "پھنس گئے", "پھنسی", "پھنسا", "دب گئے", "دب گیا",
-    "ملبے", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
+    "ملبے تلے", "ملبے میں", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
 )
 # Anything that says someone is in danger or hurt: enough to rule out "prank".
 DANGER_CUES = LIFE_THREAT_CUES + (

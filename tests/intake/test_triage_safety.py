@@ -154,10 +154,13 @@ def test_how_callers_describe_a_life_at_risk_makes_it_p1(engine, sentence: str) 
     ("gaari khari hai traffic hil nahi rahi", True),
     ("hum do ghante se traffic mein phanse hue hain", True),
     ("a car hit him and he is not moving", False),
+    ("i have pinned the location on whatsapp, the road is blocked", True),
+    ("malbe ka dher sarak pe para hai, rasta band hai", True),
 ])
-def test_a_jam_that_is_not_moving_is_no_life_at_risk(engine, sentence: str, jam: bool) -> None:
-    """"Not moving" said of a person is P1; said of the traffic it is a jam, not an emergency
-    that would take a P1 unit from a real one."""
+def test_what_is_said_of_the_road_is_no_life_at_risk(engine, sentence: str, jam: bool) -> None:
+    """"Not moving" said of a person is P1; said of the traffic it is a jam, and a pinned
+    location or rubble on the road is no one trapped: none may take a P1 unit from a real
+    emergency."""
     result = engine(sentence)
     assert (result.priority != "P1") == jam, (result.incident_type, result.priority_reasons)
 
