@@ -3,7 +3,8 @@ items, emergencies suggested as prank, calibration error; plus location hit rate
 
 Sets (see `bench/triage_sets.py`): the own template split (`test.jsonl`), the own natural set
 (hand-written call openings, never trained on), two sets of openings by writers who never saw
-the corpus (`own_blind_dev`, tuned on; `own_blind`, kept back), the real public texts in
+the corpus (`own_blind_dev` and `own_blind`, tuned on; `own_blind_kept`, kept back), the real
+public texts in
 `../shared/data/triage` (city-police complaints, disaster tweets: a different kind of text than
 the training corpus, so every figure here is cross-source), and the own sets cut by language
 (Urdu / Roman / mixed).
@@ -123,6 +124,7 @@ def _sets() -> dict[str, Callable[[], list[dict]]]:
         "own_natural": triage_sets.own_natural,
         "own_blind_dev": triage_sets.own_blind_dev,
         "own_blind": triage_sets.own_blind,
+        "own_blind_kept": triage_sets.own_blind_kept,
     }
     if triage_sets.real_sets_present():
         sets["real_police_complaints"] = triage_sets.mumbai

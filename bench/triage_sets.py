@@ -55,8 +55,14 @@ def own_blind_dev() -> list[dict]:
 
 
 def own_blind() -> list[dict]:
-    """The same brief, a third writer, kept back: nothing was tuned on it."""
+    """The same brief, a third writer: kept back for one round, then read while tuning."""
     return _own("blind.jsonl")
+
+
+def own_blind_kept() -> list[dict]:
+    """The same brief, a fourth writer (callers of many kinds, Punjabi-heavy Roman Urdu): kept
+    back, nothing is tuned on it."""
+    return _own("blind_kept.jsonl")
 
 
 def _clean(text: str) -> str:

@@ -14,6 +14,9 @@ from bench import triage_sets
 from dispatch.intake.service import default_triage
 from tests.conftest import require_data
 
+# The kept-back set's figures with the current corpus (Roman Punjabi is its weakest part).
+KEPT_ACCURACY, KEPT_P1_RECALL, KEPT_PER_LANGUAGE = 0.87, 0.88, 0.75
+
 
 @pytest.fixture(scope="module")
 def engine():
@@ -31,12 +34,14 @@ def test_own_natural_call_openings(engine) -> None:
     assert figures["ece"] <= 0.15
 
 
-@pytest.mark.parametrize(("name", "accuracy", "p1_recall"), [
-    ("own_blind_dev", 0.92, 0.93),  # tuned on (life-threat cues, non-emergency keywords)
-    ("own_blind", 0.91, 0.95),      # kept back for round 4, then tuned on
+@pytest.mark.parametrize(("name", "accuracy", "p1_recall", "per_language"), [
+    ("own_blind_dev", 0.92, 0.93, 0.82),  # tuned on (life-threat cues, non-emergency keywords)
+    ("own_blind", 0.91, 0.95, 0.82),      # kept back for round 4, then tuned on
+    ("own_blind_kept", KEPT_ACCURACY, KEPT_P1_RECALL, KEPT_PER_LANGUAGE),  # never tuned on
 ])
 def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, accuracy: float,
-                                                       p1_recall: float) -> None:
+                                                       p1_recall: float,
+                                                       per_language: float) -> None:
     figures = bench.evaluate(engine, getattr(triage_sets, name)())
     assert figures["examples"] == 256
     assert figures["type_accuracy"] >= accuracy, figures["accuracy_by_type"]
@@ -45,7 +50,8 @@ def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, accurac
     assert figures["emergencies_suggested_as_prank"] == 0
     assert figures["emergencies_suggested_p4"] == 0
     for language in ("en", "roman", "ur", "mixed"):
-        assert figures["accuracy_by_language"][language] >= 0.82, figures["accuracy_by_language"]
+        assert figures["accuracy_by_language"][language] >= per_language, figures[
+            "accuracy_by_language"]
 
 
 @pytest.mark.parametrize("language", ["ur", "roman", "mixed"])
