@@ -2,12 +2,11 @@
 items, emergencies suggested as prank, calibration error; plus location hit rate and latency.
 
 Sets (see `bench/triage_sets.py`): the own template split (`test.jsonl`), the own natural set
-(hand-written call openings, never trained on), two sets of openings by writers who never saw
-the corpus (`own_blind_dev` and `own_blind`, tuned on; `own_blind_kept`, kept back), the real
-public texts in
-`../shared/data/triage` (city-police complaints, disaster tweets: a different kind of text than
-the training corpus, so every figure here is cross-source), and the own sets cut by language
-(Urdu / Roman / mixed).
+(hand-written call openings, never trained on), three sets of openings by writers who never
+saw the corpus (`own_blind_dev` and `own_blind`, tuned on; `own_blind_kept`, kept back), the
+real public texts in `../shared/data/triage` (city-police complaints, disaster tweets: a
+different kind of text than the training corpus, so every figure here is cross-source), and
+the own sets cut by language (Urdu / Roman / mixed).
 `baseline_ngram_only` (full run only) is the same figures without the sentence embedding (the
 n-grams and keywords alone, same corpus), `baseline_templates` for n-grams trained on the old
 template set, the way triage worked before the packaged corpus. `helpline15 bench triage

@@ -49,18 +49,18 @@ def own_natural() -> list[dict]:
 
 
 def own_blind_dev() -> list[dict]:
-    """Call openings written by a second writer who never saw the corpus or the other sets;
+    """Call openings written from a brief by a writer who never saw the corpus or other sets;
     read while tuning the safety cues and keywords, so a development figure."""
     return _own("blind_dev.jsonl")
 
 
 def own_blind() -> list[dict]:
-    """The same brief, a third writer: kept back for one round, then read while tuning."""
+    """The same brief, a second writer: kept back for one round, then read while tuning."""
     return _own("blind.jsonl")
 
 
 def own_blind_kept() -> list[dict]:
-    """The same brief, a fourth writer (callers of many kinds, Punjabi-heavy Roman Urdu): kept
+    """The same brief, a third writer (callers of many kinds, Punjabi-heavy Roman Urdu): kept
     back, nothing is tuned on it."""
     return _own("blind_kept.jsonl")
 

@@ -45,7 +45,7 @@ def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, accurac
     figures = bench.evaluate(engine, getattr(triage_sets, name)())
     assert figures["examples"] == 256
     assert figures["type_accuracy"] >= accuracy, figures["accuracy_by_type"]
-    assert figures["top3_accuracy"] >= 0.97
+    assert figures["top3_accuracy"] >= 0.96
     assert figures["p1_recall_life_threatening"] >= p1_recall
     assert figures["emergencies_suggested_as_prank"] == 0
     assert figures["emergencies_suggested_p4"] == 0
