@@ -122,16 +122,17 @@ def _index(cues: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
 
 
 # Words said of a person, and of vehicles or the traffic too: "he is not moving" is a life at
-# risk, "the cars are not moving" and "we are stuck in traffic" are a jam. Each cue, with the
-# words whose nearness (three words before) makes it the jam.
+# risk, "the cars are not moving" and "hum traffic mein phanse hain" are a jam. Each cue (one
+# of LIFE_THREAT_CUES), with the words whose nearness (three words before) makes it the jam.
 _TRAFFIC = "traffic jam rush signal road sarak sadak ٹریفک جام سڑک"
 _VEHICLES = (_TRAFFIC + """ car cars vehicle vehicles gari gaari gadi gaadi gariyan gaariyan
     gaddi bus buses truck trucks trala wagon rickshaw rickshaws bike bikes motorcycle line
     queue گاڑی گاڑیاں بس ٹرک رکشہ""")
 SAID_OF_TRAFFIC = {
     **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi")},
+    # "stuck inside" is said of a car or a building, never of a jam: no exception for it.
     **{prepare(c): _words(_TRAFFIC) for c in (
-        "stuck inside", "stuck in side", "phanse", "phansay", "phans gaye", "phansi hui",
+        "phanse", "phansay", "phans gaye", "phansi hui",
         "phansa hua", "phas gaye", "phas gayi", "phasa hua", "phasi hui", "پھنسے", "پھنس گئے",
         "پھنسی", "پھنسا")},
 }

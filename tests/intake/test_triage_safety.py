@@ -142,10 +142,18 @@ def test_life_threat_words_make_it_p1(engine, sentence: str) -> None:
     "the van flipped and the driver is still in it", "a man is stuck under the lorry",
     "dumper ne rickshaw wale ko kuchal diya", "he is having fits and foaming at the mouth",
     "please hurry, i am hiding in the kitchen and he is breaking the door",
+    "truck overturned on the ring road, the driver is stuck inside the cabin",
 ])
 def test_how_callers_describe_a_life_at_risk_makes_it_p1(engine, sentence: str) -> None:
     result = engine(sentence)
     assert result.priority == "P1", (result.incident_type, result.priority_reasons)
+
+
+def test_every_cue_with_a_traffic_exception_is_a_life_threat_cue() -> None:
+    """An exception for a cue that is not a life-threat cue would silently do nothing."""
+    from dispatch.intake.safety import LIFE_THREAT_CUES, SAID_OF_TRAFFIC, prepare
+
+    assert set(SAID_OF_TRAFFIC) <= {prepare(c) for c in LIFE_THREAT_CUES}
 
 
 @pytest.mark.parametrize(("sentence", "jam"), [
