@@ -185,6 +185,18 @@ LIFE_THREAT_CUES = (
     "dora par", "dora pad", "i am hiding", "we are hiding", "locked myself",
     "hit over the head", "head injury", "sar phat", "sar phaat",
     "کچل", "مرگی", "سر پھٹ",
+    # Blue lips, silence, chest pain, someone in the water, fuel poured on a person, a threat
+    # to kill said in Punjabi or Urdu (dev set 2, session 9).
+    "lips are blue", "lips blue", "hont neele", "hont neelay", "not speaking", "not talking",
+    "gal nai kar", "gal nahi kar", "baat nahi kar", "chhaati ch dard", "chhati ch dard",
+    "chhati mein dard", "chhaati mein dard", "chaati mein dard", "chhaati wich dard",
+    "in the canal", "into the canal", "in the river", "into the river", "nehar mein",
+    "nehr mein", "nehar ch", "nehar wich", "dariya mein", "paani mein gir", "pani mein gir",
+    "mitti ka tel", "tel daal", "tel chirak", "tel chhirak", "petrol daal", "petrol chirak",
+    "petrol chhirak", "poured petrol", "maar dena", "maar denge", "maar dalenge",
+    "maar daalega", "maar dalega", "maar deyan", "ہونٹ نیلے", "بات نہیں کر", "چھاتی میں درد",
+    "نہیں اٹھ", "اٹھ نہیں", "نہر میں", "دریا میں", "پانی میں گر", "مٹی کا تیل", "تیل ڈال",
+    "تیل چھڑک", "پٹرول چھڑک", "پٹرول ڈال", "مار دوں", "مار دے گا", "مار ڈال",
     "جواب نہیں دے", "سانس رک", "نبض", "پھنس گئے", "پھنسی", "پھنسا", "دب گئے", "دب گیا",
     "ملبے تلے", "ملبے میں", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
 )

@@ -60,11 +60,21 @@ def test_an_emergency_cue_anywhere_beats_prank_cues(engine, opening: str,
     "sorry, my little son was playing with the phone, nothing happened",
     "bas mazaq kar raha tha yaar",
     "oops wrong number",
+    "meri light chali gayi hai, lesco walon ko bolo theek karein",
+    "my internet is not working since yesterday, can you fix it",
+    "can you play a song for my wife on the radio",
+    "bas time kya hua hai woh poochna tha",
 ])
 def test_real_pranks_are_still_recognised(engine, prank: str) -> None:
     result = engine(prank)
     assert result.incident_type == "prank_non_emergency"
     assert result.priority == "P4"
+
+
+def test_a_danger_cue_still_wins_over_a_non_police_request(engine) -> None:
+    result = engine("light chali gayi aur andhere mein ghar mein chor ghus aaye hain")
+    assert result.incident_type != "prank_non_emergency"
+    assert result.priority != "P4"
 
 
 @pytest.mark.parametrize(("sentence", "expected"), [
@@ -143,6 +153,11 @@ def test_life_threat_words_make_it_p1(engine, sentence: str) -> None:
     "dumper ne rickshaw wale ko kuchal diya", "he is having fits and foaming at the mouth",
     "please hurry, i am hiding in the kitchen and he is breaking the door",
     "truck overturned on the ring road, the driver is stuck inside the cabin",
+    "my father's lips have gone blue and he is not speaking",
+    "ammi ki chhati mein dard hai aur pasina aa raha hai", "ایک بچہ نہر میں گر گیا ہے",
+    "a boy slipped into the canal near the bridge",
+    "us ne meri behan par mitti ka tel daal diya hai", "woh keh raha hai aaj sab nu maar dena",
+    "دادی صبح سے نہیں اٹھ رہیں",
 ])
 def test_how_callers_describe_a_life_at_risk_makes_it_p1(engine, sentence: str) -> None:
     result = engine(sentence)
