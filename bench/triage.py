@@ -2,8 +2,9 @@
 items, emergencies suggested as prank, calibration error; plus location hit rate and latency.
 
 Sets (see `bench/triage_sets.py`): the own template split (`test.jsonl`), the own natural set
-(hand-written call openings, never trained on), three sets of openings by writers who never
-saw the corpus (`own_blind_dev` and `own_blind`, tuned on; `own_blind_kept`, kept back), the
+(hand-written call openings, never trained on), five sets of openings by writers who never
+saw the corpus (`own_blind_dev`, `own_blind` and `own_blind_dev2`, tuned on; `own_blind_kept`
+and `own_blind_kept2`, kept back), the
 real public texts in `../shared/data/triage` (city-police complaints, disaster tweets: a
 different kind of text than the training corpus, so every figure here is cross-source), and
 the own sets cut by language (Urdu / Roman / mixed).
@@ -124,6 +125,8 @@ def _sets() -> dict[str, Callable[[], list[dict]]]:
         "own_blind_dev": triage_sets.own_blind_dev,
         "own_blind": triage_sets.own_blind,
         "own_blind_kept": triage_sets.own_blind_kept,
+        "own_blind_dev2": triage_sets.own_blind_dev2,
+        "own_blind_kept2": triage_sets.own_blind_kept2,
     }
     if triage_sets.real_sets_present():
         sets["real_police_complaints"] = triage_sets.mumbai

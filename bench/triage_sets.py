@@ -65,6 +65,18 @@ def own_blind_kept() -> list[dict]:
     return _own("blind_kept.jsonl")
 
 
+def own_blind_dev2() -> list[dict]:
+    """The same brief, a fourth writer (session 9: callers of many kinds, Punjabi-heavy Roman,
+    life at risk described indirectly); read while tuning, so a development figure."""
+    return _own("blind_dev2.jsonl")
+
+
+def own_blind_kept2() -> list[dict]:
+    """The same brief, a fifth writer (long openings, middle-class code-switching, boundary
+    cases), written at the same time as `own_blind_dev2`: kept back, nothing is tuned on it."""
+    return _own("blind_kept2.jsonl")
+
+
 def _clean(text: str) -> str:
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = text.encode("cp1252").decode("utf-8")  # the Mumbai file is double-encoded
