@@ -33,6 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vision_feed.contrast import ContrastStretch
 from vision_feed.frames import ANALYSIS_SIZE, Frame
 from vision_feed.learned import ROAD_FLOOR, CameraState, block_mean
 from vision_feed.motion import is_duplicate, nothing_moved, similarity, track
@@ -181,6 +182,7 @@ class FrameAnalyzer:
             self.ref_mean = float(self.ref16.mean())
             self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.kernel = np.ones((3, 3), np.uint8)
+        self.contrast = ContrastStretch()
         self.last: np.ndarray | None = None  # the previous frame, for repeats
         self.anchor: tuple[float, np.ndarray, np.ndarray] | None = None  # (t, grey, blurred)
 
@@ -203,6 +205,8 @@ class FrameAnalyzer:
         self.last = gray
         if stats.duplicate:
             return stats
+        if self.reference is None:  # a reference holds the camera's own levels: compare as is
+            gray = self.contrast.apply(gray, cumulative)  # after the exposure checks
         blurred = cv2.GaussianBlur(gray, (5, 5), 0)
         if self.anchor is None:
             self.anchor = (frame.t, gray, blurred)

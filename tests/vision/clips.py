@@ -127,3 +127,10 @@ def standing_queue(path: Path, seconds: float, donors: int = 48) -> tuple[list[n
     _, fps = read_frames(path, 1)
     frames, fps = read_frames(path, int(fps * seconds))
     return jammed(frames, layer, covered), fps
+
+
+def as_night(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A daylight frame as a camera sees the road after dusk: levels crushed towards black
+    (gamma 2.2, a third of the light) and sensor noise on top."""
+    dark = (gray.astype(np.float32) / 255.0) ** 2.2 * 255.0 * 0.35
+    return np.clip(dark + rng.normal(0.0, 3.0, gray.shape), 0, 255).astype(np.uint8)
