@@ -63,12 +63,18 @@ def prepare(text: str) -> str:
     return " ".join(tokens(norm))
 
 
+# A person named between a negator and a cue starts another clause: "he is not uh his lips are
+# blue" (a recogniser writes no comma) negates nothing about the lips.
+CLAUSE_STARTS = _words("he she i we they his her my our their its it")
+
+
 def negated(words: list[str], start: int, end: int) -> bool:
     """Whether the cue words[start:end] are negated: an English negator up to three words
-    before ("nobody is hurt"), or an Urdu one right after ("zakhmi nahi")."""
+    before ("nobody is hurt") in the same clause, or an Urdu one right after ("zakhmi nahi")."""
     before = words[max(0, start - 3):start]
     after = words[end:end + 2]
-    if any(w in NEGATORS_BEFORE for w in before):
+    negators = [i for i, w in enumerate(before) if w in NEGATORS_BEFORE]
+    if negators and not any(w in CLAUSE_STARTS for w in before[negators[-1] + 1:]):
         return True
     return bool(after) and after[0] in NEGATORS_AFTER or (
         len(after) == 2 and after[0] in {"to", "tou", "bhi", "تو", "بھی"}

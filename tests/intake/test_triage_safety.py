@@ -110,6 +110,14 @@ def test_negated_cues_are_not_cues() -> None:
     assert danger_cues("koi zakhmi nahi hua") == []
     assert "fire" in danger_cues("nobody is hurt but there is a fire")
     assert "not breathing" in life_threats("he is not breathing")
+
+
+def test_a_negator_does_not_reach_into_the_next_clause() -> None:
+    """A recogniser writes no commas: "not" before a new subject negates nothing after it."""
+    assert "lips are blue" in life_threats("he is not uh his lips are blue")
+    assert "unconscious" in life_threats("the driver is not okay he unconscious")
+    assert life_threats("he is not bleeding heavily") == []
+    assert life_threats("nobody has been stabbed") == []
     assert "saans nahi" in life_threats("abbu ki saans nahi aa rahi")
 
 
