@@ -56,11 +56,20 @@ def strip_fillers(text: str) -> str:
     return " ".join(kept)
 
 
+# Roman spellings of "nahi" (callers type and recognisers write all of them): one form, so
+# "saans nai aa rahi" and "uth nhi raha" meet the cues written "saans nahi", "uth nahi". Not
+# "ni" or "ny" ("us ny maara" is "us ne": the ergative, not a negation).
+_NAHI_FORMS = frozenset(normalize(w) for w in ("nai", "nahin", "nhi", "nahee", "nahein",
+                                                "nahii", "nahi"))
+
+
 def prepare(text: str) -> str:
-    """Normalised words, contractions opened ("isn't" -> "is not"), punctuation gone."""
+    """Normalised words, contractions opened ("isn't" -> "is not"), punctuation gone, one
+    spelling of "nahi"."""
     norm = _NEG_CONTRACTION.sub(r"\1 not", normalize(text).replace("’", "'"))
-    norm = norm.replace("no one", "noone").replace("koi nahi", "koi_nahi")
-    return " ".join(tokens(norm))
+    norm = norm.replace("no one", "noone")
+    words = ["nahi" if w in _NAHI_FORMS else w for w in tokens(norm)]
+    return " ".join(words).replace("koi nahi", "koi_nahi")
 
 
 # A person named between a negator and a cue starts another clause: "he is not uh his lips are

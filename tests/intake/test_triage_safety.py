@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dispatch.intake.corpus import load_corpus
-from dispatch.intake.safety import danger_cues, life_threats, strip_fillers
+from dispatch.intake.safety import danger_cues, life_threats, prepare, strip_fillers
 from dispatch.intake.service import LiveTriage, default_triage
 from dispatch.intake.text import normalize
 
@@ -110,6 +110,13 @@ def test_negated_cues_are_not_cues() -> None:
     assert danger_cues("koi zakhmi nahi hua") == []
     assert "fire" in danger_cues("nobody is hurt but there is a fire")
     assert "not breathing" in life_threats("he is not breathing")
+
+
+@pytest.mark.parametrize("spelling", ["nahi", "nai", "nhi", "nahin", "nahee"])
+def test_every_roman_spelling_of_nahi_meets_the_cues(spelling: str) -> None:
+    assert life_threats(f"abba ji saans {spelling} le rahe") == ["saans nahi"]
+    assert life_threats(f"koi zakhmi {spelling} hua") == []  # and still negates
+    assert prepare("us ny maara") == "us ny maara"  # "ny" is "ne" (ergative), left alone
 
 
 def test_a_negator_does_not_reach_into_the_next_clause() -> None:
