@@ -61,14 +61,23 @@ def strip_fillers(text: str) -> str:
 # "ni" or "ny" ("us ny maara" is "us ne": the ergative, not a negation).
 _NAHI_FORMS = frozenset(normalize(w) for w in ("nai", "nahin", "nhi", "nahee", "nahein",
                                                 "nahii", "nahi"))
+# The same for the verb endings the cues are written with ("mar gaya", "jal raha"), as Punjabi
+# speakers say them and people type them ("mar gya", "jal reya").
+_ROMAN_FORMS = {
+    **dict.fromkeys(_NAHI_FORMS, "nahi"),
+    **dict.fromkeys(("gya", "gea", "geya"), "gaya"),
+    **dict.fromkeys(("gyi", "gayee", "gai"), "gayi"),
+    **dict.fromkeys(("reya", "rya", "rahya"), "raha"),
+    **dict.fromkeys(("reyi", "rahee"), "rahi"),
+}
 
 
 def prepare(text: str) -> str:
     """Normalised words, contractions opened ("isn't" -> "is not"), punctuation gone, one
-    spelling of "nahi"."""
+    spelling of "nahi" and of the cues' verb endings."""
     norm = _NEG_CONTRACTION.sub(r"\1 not", normalize(text).replace("’", "'"))
     norm = norm.replace("no one", "noone")
-    words = ["nahi" if w in _NAHI_FORMS else w for w in tokens(norm)]
+    words = [_ROMAN_FORMS.get(w, w) for w in tokens(norm)]
     return " ".join(words).replace("koi nahi", "koi_nahi")
 
 

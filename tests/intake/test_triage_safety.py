@@ -119,6 +119,12 @@ def test_every_roman_spelling_of_nahi_meets_the_cues(spelling: str) -> None:
     assert prepare("us ny maara") == "us ny maara"  # "ny" is "ne" (ergative), left alone
 
 
+def test_punjabi_verb_endings_meet_the_cues() -> None:
+    assert life_threats("saada kamra jal reya ay") == ["jal raha"]
+    assert life_threats("chacha mar gya") == ["mar gaya"]
+    assert life_threats("ammi malbe hethan dab gyi ne") == ["dab gayi"]
+
+
 def test_a_negator_does_not_reach_into_the_next_clause() -> None:
     """A recogniser writes no commas: "not" before a new subject negates nothing after it."""
     assert "lips are blue" in life_threats("he is not uh his lips are blue")
