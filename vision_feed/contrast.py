@@ -8,8 +8,10 @@ windows free). So when 95 % of a camera's picture is darker than `DIM_P95`, its 
 percentile span is stretched linearly towards `TARGET_SPAN` levels, at most `MAX_GAIN` times
 (at 3, one window of a free road darkened the same way read slow: sensor noise read as traffic).
 The 5th and 95th percentiles, not the extremes, so a few headlights or street lamps do not stop
-a night picture from being stretched. The percentiles are followed slowly (`FOLLOW`), so the
-stretch never flickers between two frames that are compared.
+a night picture from being stretched. The percentiles are followed slowly (`FOLLOW`), and the
+stretch fades in over `FADE` levels below `DIM_P95` (a blend of the picture as it came and the
+full stretch), so it never jumps between two frames that are compared, even at dusk when the
+picture hovers about the threshold.
 
 Daylight views are never touched (here the darkest 95th percentile of a daylight clip is 127
 levels, a pale top-down road included). The exposure checks (dark, glare, blank) look at the
@@ -26,18 +28,18 @@ DIM_P95 = 100.0  # a picture whose 95th percentile is darker than this is dim
 TARGET_SPAN = 140.0
 MAX_GAIN = 2.5
 FOLLOW = 0.1  # share of each new frame's percentiles taken into the running ones
-FLOOR = 16.0  # the 5th percentile's level after the stretch
+FLOOR = 16.0  # the 5th percentile's level after the full stretch
+FADE = 25.0  # levels below DIM_P95 over which the stretch goes from none to full
 
 
 class ContrastStretch:
-    """One camera's running picture levels, and the lookup table they imply."""
+    """One camera's running picture levels, and the stretch they imply."""
 
     def __init__(self) -> None:
         self.low: float | None = None
         self.high = 0.0
-        self.gain = 1.0
-        self.table: np.ndarray | None = None
-        self.table_low = 0.0
+        self.gain = 1.0  # of the full stretch
+        self.weight = 0.0  # 0: the picture as it came, 1: the full stretch
 
     def apply(self, gray: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
         """`gray` stretched when dim; `cumulative` is its normalised cumulative histogram."""
@@ -48,15 +50,13 @@ class ContrastStretch:
         else:
             self.low += FOLLOW * (low - self.low)
             self.high += FOLLOW * (high - self.high)
-        if self.high >= DIM_P95:
-            self.gain, self.table = 1.0, None
+        weight = float(np.clip((DIM_P95 - self.high) / FADE, 0.0, 1.0))
+        if weight == 0.0:
+            self.gain, self.weight = 1.0, 0.0
             return gray
-        gain = min(MAX_GAIN, TARGET_SPAN / max(1.0, self.high - self.low))
-        if gain <= 1.0:
-            self.gain, self.table = 1.0, None
-            return gray
-        if self.table is None or abs(gain - self.gain) > 0.02 or abs(self.low - self.table_low) > 1:
-            levels = (np.arange(256, dtype=np.float32) - self.low) * gain + FLOOR
-            self.table = np.clip(levels, 0, 255).astype(np.uint8)
-            self.gain, self.table_low = gain, self.low
-        return cv2.LUT(gray, self.table)
+        self.weight = weight
+        self.gain = max(1.0, min(MAX_GAIN, TARGET_SPAN / max(1.0, self.high - self.low)))
+        levels = np.arange(256, dtype=np.float32)
+        stretched = (levels - self.low) * self.gain + FLOOR
+        blended = (1.0 - weight) * levels + weight * stretched  # 256 entries: cheap every frame
+        return cv2.LUT(gray, np.clip(np.rint(blended), 0, 255).astype(np.uint8))

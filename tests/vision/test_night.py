@@ -72,3 +72,21 @@ def test_headlights_in_a_dark_picture_do_not_stop_the_stretch() -> None:
     stretch = ContrastStretch()
     stretch.apply(night, cumulative)
     assert stretch.gain > 1.5
+
+
+def test_the_stretch_fades_in_at_dusk_without_a_jump_between_frames() -> None:
+    """The light falls over 200 frames across the dim threshold: no compared pair of frames may
+    differ by a jump in levels (a jump reads as every block changing at once)."""
+    rng = np.random.default_rng(5)
+    scene = rng.integers(0, 256, size=(240, 320)).astype(np.float32)
+    stretch = ContrastStretch()
+    previous = None
+    for step in range(200):
+        light = 0.55 - 0.35 * step / 199  # 95th percentile from about 135 down to 50 levels
+        frame = np.clip(scene * light, 0, 255).astype(np.uint8)
+        cumulative = np.cumsum(np.bincount(frame.ravel(), minlength=256)) / frame.size
+        out = stretch.apply(frame, cumulative).astype(np.float32)
+        if previous is not None:
+            assert abs(float(out.mean()) - previous) < 2.0, step
+        previous = float(out.mean())
+    assert stretch.weight == 1.0 and stretch.gain > 1.5
