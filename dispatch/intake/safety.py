@@ -35,8 +35,12 @@ NEGATORS_BEFORE = _words(
     """no not nobody none never nothing noone nowhere isnt wasnt arent werent dont didnt
     doesnt havent hasnt neither without koi_nahi"""
 )
-NEGATORS_AFTER = frozenset(normalize(w) for w in ("nahi", "nahin", "nai", "nahein", "na", "nhi",
-                                                   "نہیں", "نہ"))
+# Roman spellings of "nahi" (callers type and recognisers write all of them): one form, so
+# "saans nai aa rahi" and "uth nhi raha" meet the cues written "saans nahi", "uth nahi". Not
+# "ni" or "ny" ("us ny maara" is "us ne": the ergative, not a negation).
+_NAHI_FORMS = frozenset(normalize(w) for w in ("nai", "nahin", "nhi", "nahee", "nahein",
+                                                "nahii", "nahi"))
+NEGATORS_AFTER = _NAHI_FORMS | frozenset(normalize(w) for w in ("na", "نہیں", "نہ"))
 _NEG_CONTRACTION = re.compile(r"\b(is|was|are|were|do|did|does|have|has)n't\b")
 
 
@@ -56,11 +60,6 @@ def strip_fillers(text: str) -> str:
     return " ".join(kept)
 
 
-# Roman spellings of "nahi" (callers type and recognisers write all of them): one form, so
-# "saans nai aa rahi" and "uth nhi raha" meet the cues written "saans nahi", "uth nahi". Not
-# "ni" or "ny" ("us ny maara" is "us ne": the ergative, not a negation).
-_NAHI_FORMS = frozenset(normalize(w) for w in ("nai", "nahin", "nhi", "nahee", "nahein",
-                                                "nahii", "nahi"))
 # The same for the verb endings the cues are written with ("mar gaya", "jal raha"), as Punjabi
 # speakers say them and people type them ("mar gya", "jal reya").
 _ROMAN_FORMS = {
@@ -180,7 +179,7 @@ LIFE_THREAT_CUES = (
     "no heartbeat", "cardiac arrest", "blood everywhere", "bleeding a lot",
     "fire khol", "fire kiya", "fire kar", "seene mein dard", "seenay mein dard",
     "hosh mein nahi", "hil nahi", "uth nahi", "bol nahi", "daura", "laash",
-    "saans nahi", "sans nahi", "saans nahin", "dil ka daura", "behosh", "be hosh",
+    "saans nahi", "sans nahi", "dil ka daura", "behosh", "be hosh",
     "hosh nahi", "mar raha", "mar rahi", "mar gaya", "mar gayi", "maar dega", "maar de ga",
     "maar doon", "jaan se", "qatal", "qatl", "goli", "goliyan", "golian", "pistol",
     "bandooq", "banduq", "tamancha", "doob", "zehar", "khudkushi", "phanse", "phansay",
@@ -197,8 +196,8 @@ LIFE_THREAT_CUES = (
     "choking her", "choking him", "knife", "knives", "machete", "axe", "acid",
     "stab", "stabbing", "hanged", "hanging himself", "hanging herself", "fell from the roof",
     "fell off the roof", "electrocuted", "electric shock", "chhat se gir", "chat se gir",
-    "jawab nahi de", "jawab nahin de", "saans ruk", "sans ruk", "saah ruk", "saah nahi",
-    "saah rukdi", "saans rukdi", "saah nai", "saans ukhar", "sans ukhar",
+    "jawab nahi de", "saans ruk", "sans ruk", "saah ruk", "saah nahi",
+    "saah rukdi", "saans rukdi", "saans ukhar", "sans ukhar",
     "nabz", "phans gaye", "phansi hui", "phansa hua", "dab gaye", "dab gaya", "dab gayi",
     "malbe tale", "malbe mein", "malbay tale", "malbay mein", "chhuri", "chhuriyan", "churi",
     "churiyan", "chaqu", "chaku",
@@ -212,7 +211,7 @@ LIFE_THREAT_CUES = (
     # Blue lips, silence, chest pain, someone in the water, fuel poured on a person, a threat
     # to kill said in Punjabi or Urdu (dev set 2, session 9).
     "lips are blue", "lips blue", "hont neele", "hont neelay", "not speaking", "not talking",
-    "gal nai kar", "gal nahi kar", "baat nahi kar", "chhaati ch dard", "chhati ch dard",
+    "gal nahi kar", "baat nahi kar", "chhaati ch dard", "chhati ch dard",
     "chhati mein dard", "chhaati mein dard", "chaati mein dard", "chhaati wich dard",
     "in the canal", "into the canal", "in the river", "into the river", "nehar mein",
     "nehr mein", "nehar ch", "nehar wich", "dariya mein", "paani mein gir", "pani mein gir",
