@@ -77,6 +77,12 @@ def own_blind_kept2() -> list[dict]:
     return _own("blind_kept2.jsonl")
 
 
+def own_recognised_urdu() -> list[dict]:
+    """The blind sets' Urdu-script openings as the shipped recogniser hears them spoken down a
+    phone line (espeak voice; `scripts/make_recognised_urdu_set.py`): triage behind whisper."""
+    return _own("recognised_urdu.jsonl")
+
+
 def _clean(text: str) -> str:
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = text.encode("cp1252").decode("utf-8")  # the Mumbai file is double-encoded

@@ -24,9 +24,11 @@ from pathlib import Path
 CLIPS = Path(__file__).resolve().parents[1] / "dispatch" / "demo" / "clips"
 
 
-def make_clip(text: str, voice: str, target: Path, work: Path) -> None:
+def make_clip(text: str, voice: str, target: Path, work: Path, *, speed: int = 150,
+              pitch: int = 50) -> None:
     spoken, ulaw = work / "spoken.wav", work / "line.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(spoken), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w",
+                    str(spoken), text], check=True)
     subprocess.run(["sox", str(spoken), "-r", "8000", "-c", "1", "-e", "u-law", str(ulaw),
                     "sinc", "300-3400", "silence", "1", "0.05", "0.5%", "reverse",
                     "silence", "1", "0.05", "0.5%", "reverse", "norm", "-3"], check=True)

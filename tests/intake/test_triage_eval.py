@@ -56,6 +56,19 @@ def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, accurac
             "accuracy_by_language"]
 
 
+def test_urdu_as_the_recogniser_hears_it_is_never_dismissed(engine) -> None:
+    """What whisper base makes of Urdu on a phone line is barely readable (type 0.30, top-3
+    0.53 measured): triage must say it is unsure, not guess confidently, and never suggest an
+    emergency as a prank or P4."""
+    figures = bench.evaluate(engine, triage_sets.own_recognised_urdu())
+    assert figures["examples"] >= 220
+    assert figures["emergencies_suggested_as_prank"] == 0
+    assert figures["emergencies_suggested_p4"] == 0
+    assert figures["uncertain_rate"] >= 0.6
+    assert figures["top3_accuracy"] >= 0.48
+    assert figures["ece"] <= 0.15
+
+
 @pytest.mark.parametrize("language", ["ur", "roman", "mixed"])
 def test_own_sets_per_language(engine, language: str) -> None:
     rows = [r for r in triage_sets.own_split() + triage_sets.own_natural()
