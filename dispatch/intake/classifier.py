@@ -45,6 +45,7 @@ from dispatch.intake.text import (
     FILLER_WORDS,
     ROMAN_URDU_WORDS,
     normalize,
+    sound_skeleton,
     tokens,
 )
 
@@ -79,22 +80,33 @@ __all__ = ["DEFAULT_TRAIN_PATH", "Example", "IncidentClassifier", "KeywordScorer
 
 
 class NgramFeatures(BaseEstimator, TransformerMixin):
-    """Character n-grams (spelling variants, slips) beside word uni- and bigrams (phrases).
+    """Character n-grams (spelling variants, slips) beside word uni- and bigrams (phrases), and
+    with `sounds`, character n-grams of the Urdu words' sound skeleton (`sound_skeleton`): what
+    whisper writes of Urdu on a phone line. Measured on `own_recognised_urdu`: top-3 53.0 ->
+    56.1 %, type 30.4 -> 30.9 %; written text unchanged (one item either way).
 
     A plain `FeatureUnion` does the same but costs ~8 ms per transcript in its joblib dispatch;
     this stacks the two matrices directly (well under a millisecond)."""
+
+    def __init__(self, sounds: bool = False) -> None:
+        self.sounds = sounds
 
     def fit(self, texts: list[str], y: object = None) -> NgramFeatures:
         self.chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
         self.words_ = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
                                       token_pattern=r"(?u)\b\w+\b")
-        self.chars_.fit(texts)
-        self.words_.fit(texts)
+        self.sounds_ = (TfidfVectorizer(analyzer="char", ngram_range=(3, 5), sublinear_tf=True,
+                                        preprocessor=sound_skeleton) if self.sounds else None)
+        for view in self.views:
+            view.fit(texts)
         return self
 
+    @property
+    def views(self) -> list[TfidfVectorizer]:
+        return [v for v in (self.chars_, self.words_, getattr(self, "sounds_", None)) if v]
+
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
-        return sparse.hstack([self.chars_.transform(texts), self.words_.transform(texts)],
-                             format="csr")
+        return sparse.hstack([view.transform(texts) for view in self.views], format="csr")
 
     def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """One text's non-zero (columns, values): the same numbers as `transform`, without
@@ -102,7 +114,7 @@ class NgramFeatures(BaseEstimator, TransformerMixin):
         columns: list[np.ndarray] = []
         values: list[np.ndarray] = []
         offset = 0
-        for vectorizer in (self.chars_, self.words_):
+        for vectorizer in self.views:
             vocabulary = vectorizer.vocabulary_
             counts: dict[int, int] = {}
             for gram in vectorizer.build_analyzer()(text):
@@ -123,7 +135,7 @@ class NgramFeatures(BaseEstimator, TransformerMixin):
 
 def _pipeline() -> Pipeline:
     return Pipeline([
-        ("features", NgramFeatures()),
+        ("features", NgramFeatures(sounds=True)),
         # Logistic loss by SGD: trains in a fraction of a second (lbfgs took 3-10 s on a busy
         # 2-core machine for the same accuracy); the temperature fixes its calibration.
         ("linear", SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=30, tol=None,

@@ -287,3 +287,28 @@ def test_concurrent_triage_gives_the_answers_of_one_at_a_time(engine) -> None:
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(lambda text: engine(text).candidates, texts))
     assert together == [alone[text] for text in texts]
+
+
+@pytest.mark.parametrize(("written", "heard"), [
+    ("آگ لگ گئی", "ادلاگ گائی"),        # words run together, a vowel letter added
+    ("ٹکر مار دی", "تاکیر مار دی"),     # retroflex heard as dental
+    ("پستول", "پس طول"),                # one word split, t written with another letter
+    ("زخمی", "ذقمی"),                   # look-alike z and k letters
+])
+def test_urdu_as_a_recogniser_garbles_it_keeps_its_sound_skeleton(written: str,
+                                                                  heard: str) -> None:
+    from dispatch.intake.text import sound_skeleton
+
+    assert sound_skeleton(written)[-3:] == sound_skeleton(heard)[-3:]
+    assert sound_skeleton("hello there is a fire") == ""  # Latin text adds no sound features
+
+
+def test_the_sound_view_reads_urdu_only(engine) -> None:
+    features = engine.classifier.model.named_steps["features"]
+    assert features.sounds and len(features.views) == 3
+    urdu, _ = features.transform_one("گھر میں آگ لگ گئی ہے")
+    latin, _ = features.transform_one("ghar mein aag lag gayi hai")
+    sound_columns = range(sum(len(v.vocabulary_) for v in features.views[:2]),
+                          sum(len(v.vocabulary_) for v in features.views))
+    assert any(c in sound_columns for c in urdu)
+    assert not any(c in sound_columns for c in latin)
