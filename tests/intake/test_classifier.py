@@ -312,3 +312,19 @@ def test_the_sound_view_reads_urdu_only(engine) -> None:
                           sum(len(v.vocabulary_) for v in features.views))
     assert any(c in sound_columns for c in urdu)
     assert not any(c in sound_columns for c in latin)
+
+
+def test_the_embedding_counts_less_when_the_urdu_words_are_not_words(engine) -> None:
+    """Whisper's garble of Urdu phone audio reads to the sentence embedding as some other
+    sentence; written Urdu, English and Roman text keep the embedding's full share."""
+    from dispatch.intake.classifier import SEMANTIC_WEIGHT
+
+    classifier = engine.classifier
+    written = "میرے گھر میں چوری ہو گئی ہے پولیس بھیجیں"
+    # whisper base on the shared ur2 and ur5 telephone clips
+    half_heard = "میں میں گر میں جو بھی ہو گئی تھی مارجل طبوم سی ملاک پولی سرے"
+    garbled = "بینت کے مارف ویکا می پس دول لیکن رو بو جو بمکار او حقه"
+    assert classifier._semantic_weight(written) == SEMANTIC_WEIGHT
+    assert classifier._semantic_weight("my house was burgled send police") == SEMANTIC_WEIGHT
+    assert 0 < classifier._semantic_weight(half_heard) < SEMANTIC_WEIGHT
+    assert classifier._semantic_weight(garbled) == 0
