@@ -60,6 +60,7 @@ PRANK_WITHOUT_CUE = 0.3
 PRANK_CAP_WITHOUT_CUE = 0.45  # below the service's UNCERTAIN_BELOW: an unsure answer at most
 KEYWORD_WEIGHT = 0.45  # share of the final score that keyword evidence gets when it fires
 FUZZY_KEYWORD_MIN = 86.0
+URDU_WHOLE_WORD_BELOW = 4
 NON_CONTENT_WORDS = FILLER_WORDS | ENGLISH_WORDS | ROMAN_URDU_WORDS
 MIN_CONTENT_WORDS = 3  # below this (and with no keyword) confidence is scaled down
 CALIBRATION_FOLDS = 4
@@ -227,7 +228,10 @@ class KeywordScorer:
         result = np.zeros(len(self.types))
         exact_words: set[str] = set()
         for index, phrase, latin in self._phrases:
-            hit = f" {phrase} " in padded if latin else phrase in norm
+            # Latin words, and Urdu words under four letters, must stand alone: "آگ" (fire) is
+            # inside "آگے" (ahead), "بم" (bomb) inside a recogniser's "بمکار"
+            whole = latin or len(phrase.replace(" ", "")) < URDU_WHOLE_WORD_BELOW
+            hit = f" {phrase} " in padded if whole else phrase in norm
             if hit:
                 result[index] += 1.5 if " " in phrase else 1.0
                 exact_words.update(phrase.split())

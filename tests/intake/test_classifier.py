@@ -328,3 +328,15 @@ def test_the_embedding_counts_less_when_the_urdu_words_are_not_words(engine) -> 
     assert classifier._semantic_weight("my house was burgled send police") == SEMANTIC_WEIGHT
     assert 0 < classifier._semantic_weight(half_heard) < SEMANTIC_WEIGHT
     assert classifier._semantic_weight(garbled) == 0
+
+
+def test_short_urdu_keywords_match_whole_words_only(engine) -> None:
+    """"آگ" (fire) is a keyword; "آگے" (ahead) is not a fire, nor is a recogniser's "بمکار" a
+    bomb. Longer keywords still match inside longer words (inflections)."""
+    scorer = engine.classifier.keywords
+    fire = scorer.types.index("fire")
+    bomb = scorer.types.index("terrorism_bomb_threat")
+    assert scorer.scores("گھر میں آگ لگ گئی ہے")[fire] > 0
+    assert scorer.scores("وہ آگے چلا گیا ہے")[fire] == 0
+    assert scorer.scores("جو بمکار او حقه")[bomb] == 0
+    assert scorer.scores("بازار میں بم پھٹ گیا")[bomb] > 0
