@@ -57,8 +57,8 @@ def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, accurac
 
 
 def test_urdu_as_the_recogniser_hears_it_is_never_dismissed(engine) -> None:
-    """What whisper base makes of Urdu on a phone line is barely readable (type 0.30, top-3
-    0.53 measured): triage must say it is unsure, not guess confidently, and never suggest an
+    """What whisper base makes of Urdu on a phone line is barely readable (type 0.335, top-3
+    0.578 measured): triage must say it is unsure, not guess confidently, and never suggest an
     emergency as a prank or P4."""
     figures = bench.evaluate(engine, triage_sets.own_recognised_urdu())
     assert figures["examples"] >= 220
