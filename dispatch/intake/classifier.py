@@ -45,6 +45,7 @@ from dispatch.intake.text import (
     ENGLISH_WORDS,
     FILLER_WORDS,
     ROMAN_URDU_WORDS,
+    SOUND_CLASSES,
     normalize,
     sound_skeleton,
     tokens,
@@ -111,7 +112,8 @@ class NgramFeatures(BaseEstimator, TransformerMixin):
 
     @property
     def views(self) -> list[TfidfVectorizer]:
-        return [v for v in (self.chars_, self.words_, getattr(self, "sounds_", None)) if v]
+        views = (self.chars_, self.words_, getattr(self, "sounds_", None))
+        return [view for view in views if view is not None]
 
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
         return sparse.hstack([view.transform(texts) for view in self.views], format="csr")
@@ -153,8 +155,10 @@ def _pipeline() -> Pipeline:
 
 def _fit(texts: list[str], labels: list[str], *, cache: bool) -> tuple[Pipeline, str]:
     """Fit the pipeline, or load the one fitted before on exactly the same training set,
-    parameters and scikit-learn version (the key hashes all three)."""
-    digest = hashlib.sha256(f"{sklearn.__version__}|{_pipeline()!r}".encode())
+    parameters, sound classes and scikit-learn version (the key hashes all four)."""
+    # the sound classes are code, not a parameter: a changed table must refit
+    sounds = sorted(SOUND_CLASSES.items())
+    digest = hashlib.sha256(f"{sklearn.__version__}|{_pipeline()!r}|{sounds}".encode())
     for text, label in zip(texts, labels, strict=True):
         digest.update(f"{label}\t{text}\n".encode())
     key = digest.hexdigest()[:20]

@@ -134,7 +134,7 @@ def detect_language(text: str) -> str:
 # Letters a recogniser confuses on noisy phone audio, one class each (retroflex and dental,
 # the several s, z, t and h letters); vowel letters, aspiration and nasal marks carry little
 # of what was heard and are left out.
-_SOUND_CLASSES = str.maketrans(
+SOUND_CLASSES = str.maketrans(
     {**dict.fromkeys("تٹط", "t"), **dict.fromkeys("دڈ", "d"), **dict.fromkeys("رڑ", "r"),
      **dict.fromkeys("سصث", "s"), **dict.fromkeys("زذضظژ", "z"), **dict.fromkeys("کقخ", "k"),
      **dict.fromkeys("گغ", "g"), "ج": "j", "چ": "c", "ش": "x", "ب": "b", "پ": "p", "ف": "f",
@@ -149,4 +149,4 @@ def sound_skeleton(text: str) -> str:
     phone audio writes "آگ لگ گئی" as "ادلاگ گائی" or "ٹکر" as "تاکیر" (splits, merges,
     swapped look-alike sounds), which keep most of the skeleton. Latin text has none."""
     urdu = " ".join(w for w in normalize(text).split() if _ARABIC_RE.search(w))
-    return _NOT_URDU_CONSONANT.sub("", urdu.translate(_SOUND_CLASSES))
+    return _NOT_URDU_CONSONANT.sub("", urdu.translate(SOUND_CLASSES))
