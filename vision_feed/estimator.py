@@ -48,6 +48,7 @@ BLOCK_EXTRA_EDGES = 0.08  # edge density above the background's: a vehicle's tex
 OCC_FREE, OCC_JAM = 0.10, 0.45  # with a reference: lane share covered, below = free, above = full
 LEARNED_OCC_FREE, LEARNED_OCC_JAM = 0.30, 0.70  # without: road blocks holding a vehicle
 RATIO_FREE, RATIO_JAM = 0.8, 0.15  # speed / free-flow speed
+LEARN_FREE_FLOW_BELOW = 0.5  # crowding under which a readable window teaches the free flow
 LEVEL_SLOW, LEVEL_JAM = 0.3, 0.6
 MAX_FACTOR = 6.0  # travel-time multiplier at level 1 (a standing queue)
 COMPENSATED_CONFIDENCE = 0.7  # the camera swayed or zoomed slowly and was compensated
@@ -342,9 +343,11 @@ def summarise(
     }
     if reason is not None:
         return Window.unreliable(reason, **common)
-    if reference is None and speed is not None:
-        state.record_speed(speed)  # only readable windows teach the free-flow speed
     crowding = _scale(occupancy, occ_free, occ_jam)
+    if reference is None and speed is not None and crowding < LEARN_FREE_FLOW_BELOW:
+        # Free-flow speed is the speed of an uncrowded road: a camera first switched on in a
+        # jam must not learn the crawl as its free flow and then read the jam as free.
+        state.record_speed(speed)
     slowness = 0.0 if ratio is None else _scale(ratio, RATIO_FREE, RATIO_JAM)
     level = math.sqrt(crowding * slowness)  # a jam needs both: many vehicles, barely moving
     label = "free" if level < LEVEL_SLOW else "slow" if level < LEVEL_JAM else "jammed"

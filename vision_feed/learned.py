@@ -8,9 +8,11 @@ from its own footage, starting with the first frames it sends:
   `ROAD_FLOOR` of the picture, because a road fills a good part of any traffic camera's view;
 * **the background**: the per-pixel median of frames kept sparsely over its life, which shows the
   road without the vehicles that pass; standing vehicles differ from it once it is learned;
-* **its free-flow speed**: a high percentile of the flow speeds it has measured, once it has seen
-  `MIN_SPEED_WINDOWS` windows; before that a conservative default (`DEFAULT_FREE_FLOW_PX_S`, at
-  the 320×240 analysis size) that makes a jam need clear evidence.
+* **its free-flow speed**: a high percentile of the flow speeds it has measured on an uncrowded
+  road (the estimator offers only those windows, so a camera switched on in a jam does not learn
+  the crawl as free flow), once it has seen `MIN_SPEED_WINDOWS` of them; before that a
+  conservative default (`DEFAULT_FREE_FLOW_PX_S`, at the 320×240 analysis size) that makes a jam
+  need clear evidence.
 
 The state is small (a few kB as PNG + JSON) so RQ jobs keep it in Redis between bursts.
 """

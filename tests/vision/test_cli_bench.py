@@ -59,7 +59,8 @@ def test_benchmark_quick_run_reports_its_figures() -> None:
         assert plan["cameras_per_core"] == pytest.approx(
             figures["sample_every_s"] * 0.8 / plan["sample_cpu_s"], rel=0.01
         )
-        assert plan["cores_for_17000"] * plan["cameras_per_core"] >= 17_000
+        # cameras_per_core is printed to 0.1; the cores come from the unrounded figure
+        assert plan["cores_for_17000"] * (plan["cameras_per_core"] + 0.05) >= 17_000
         assert plan["cores_for_27000"] >= plan["cores_for_17000"]
     assert figures["cores_for_17000"] == figures["per_stream"]["main_1080p"]["cores_for_17000"]
 

@@ -25,7 +25,7 @@ from tests.conftest import require_data
 from vision_feed.analyze import analyze_source
 from vision_feed.cameras import DEFAULT_CAMERAS_PATH, load_cameras
 from vision_feed.estimator import AnalysisResult
-from vision_feed.learned import MIN_SPEED_WINDOWS, CameraState
+from vision_feed.learned import DEFAULT_FREE_FLOW_PX_S, MIN_SPEED_WINDOWS, CameraState
 
 FREE = [
     "bgslibrary_video02_highway_cctv.avi",
@@ -79,8 +79,8 @@ def test_congested_clips_read_jammed_or_slow_without_calibration(clip: str) -> N
 @pytest.mark.xfail(
     strict=True,
     reason="dense but free-flowing traffic seen from far away moves as few pixels per second "
-    "as a jam seen from close; until the camera has learned its own free-flow speed it reads "
-    "jammed (known limitation, see README)",
+    "as a jam seen from close; until the camera has learned its own free-flow speed on an "
+    "uncrowded road it reads jammed (known limitation, see README)",
 )
 def test_dense_free_flow_reads_free_from_the_first_minute() -> None:
     windows = reliable(read("raasta_traffic.mp4"))
@@ -166,3 +166,16 @@ def test_an_operator_reference_raises_confidence_and_keeps_a_free_road_free() ->
     assert len(referenced) == len(plain)
     assert all(w.basis == "reference" and w.label == "free" for w in referenced)
     assert min(w.confidence for w in referenced) > max(w.confidence for w in plain)
+
+
+@pytest.mark.slow
+def test_a_camera_first_switched_on_in_a_jam_does_not_learn_the_crawl_as_free_flow() -> None:
+    """Thirty seconds of nothing but the I-5 jam: before, the crawl became the learned free-flow
+    speed after 20 windows and the jam then read free (confidence 0.7, basis "learned")."""
+    path = str(require_data("video/zeenath_traffic.mp4"))
+    state = CameraState()
+    for _ in range(6):  # 6 × 5.3 s, 1-s windows: more than MIN_SPEED_WINDOWS readable windows
+        windows = reliable(analyze_source(path, window_s=1.0, state=state))
+    assert windows and all(w.label in {"jammed", "slow"} for w in windows), windows
+    assert all(w.basis == "default" for w in windows)
+    assert state.free_flow_px_s() == (DEFAULT_FREE_FLOW_PX_S, False)
