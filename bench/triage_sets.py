@@ -77,6 +77,27 @@ def own_blind_kept2() -> list[dict]:
     return _own("blind_kept2.jsonl")
 
 
+def own_blind_dev3() -> list[dict]:
+    """192 Lahore openings in Roman Urdu / Punjabi, code-switched and Urdu script by a sixth
+    writer (session 11); read to add non-emergency topics, cattle theft, land grabbers, "fire
+    di awaaz" (gunshots) and the Roman progressive, so a development figure."""
+    return _own("blind_dev3.jsonl")
+
+
+def own_blind_kept3() -> list[dict]:
+    """The same brief, a seventh writer at the same time (with Pakistani English): kept back,
+    only its aggregate figures are looked at."""
+    return _own("blind_kept3.jsonl")
+
+
+def own_blind_dev4() -> list[dict]:
+    """192 English openings as 911 / 999 callers speak (7 per type as a transcriber writes them,
+    5 as a phone recogniser does: lower case, misheard words), an eighth writer (session 11);
+    read to fix "called by accident", armed hold-ups, people forced into cars, callers hiding,
+    "he's hitting her", so a development figure."""
+    return _own("blind_dev4.jsonl")
+
+
 def own_recognised_urdu() -> list[dict]:
     """The blind sets' Urdu-script openings as the shipped recogniser hears them spoken down a
     phone line (espeak voice; `scripts/make_recognised_urdu_set.py`): triage behind whisper."""

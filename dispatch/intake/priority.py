@@ -38,6 +38,11 @@ def _words(*alternatives: str, extra: str | None = None) -> re.Pattern[str]:
     return re.compile("|".join(parts))
 
 
+# "maar rha hai", "kut reha ae", "aa rahi hain": the Roman spellings of the progressive, which
+# says the same as the Urdu "رہا ہے" already listed.
+_ROMAN_PROGRESSIVE = (r"\b(?:raha|rha|rahi|rhi|rahe|rhe|reha|rehi|rahay)\s+"
+                      r"(?:hai|he|hay|hain|hein|ae|ay|e|aan|haan|o)\b")
+
 MODIFIERS = (
     Modifier("weapon", "weapon mentioned", _words(
         "gun", "guns", "pistol", "pistols", "rifle", "kalashnikov", "klashnikov", "knife",
@@ -52,7 +57,7 @@ MODIFIERS = (
         "right now", "now", "still", "happening", "going on", "abhi", "is waqt", "ho raha",
         "ho rahi", "ho rahe", "kar raha", "kar rahe", "maar raha", "maar rahe", "chal rahi",
         "ابھی", "اس وقت", "ہو رہا", "ہو رہی", "ہو رہے", "رہا ہے", "رہے ہیں", "رہی ہے",
-        extra=r"\b(?:is|are|am)\s+\w+ing\b"),
+        extra=r"\b(?:is|are|am)\s+\w+ing\b|" + _ROMAN_PROGRESSIVE),
         frozenset({"robbery_snatching", "burglary", "assault_fight", "domestic_violence",
                    "harassment", "suspicious_activity", "kidnapping_missing_person"})),
     Modifier("child", "a child is involved", _words(

@@ -34,26 +34,28 @@ def test_own_natural_call_openings(engine) -> None:
     assert figures["ece"] <= 0.15
 
 
-@pytest.mark.parametrize(("name", "accuracy", "p1_recall", "per_language"), [
-    ("own_blind_dev", 0.92, 0.93, 0.82),  # tuned on (life-threat cues, non-emergency keywords)
-    ("own_blind", 0.91, 0.95, 0.82),      # kept back for round 4, then tuned on
-    ("own_blind_kept", KEPT_ACCURACY, KEPT_P1_RECALL, KEPT_PER_LANGUAGE),  # never tuned on
-    ("own_blind_dev2", 0.93, 0.94, 0.82),  # read in session 9 (cues, non-police requests)
-    ("own_blind_kept2", 0.91, 0.90, 0.78),  # never tuned on (measured 0.914 before session 9)
+@pytest.mark.parametrize(("name", "examples", "accuracy", "p1_recall", "per_language"), [
+    ("own_blind_dev", 256, 0.92, 0.93, 0.82),  # tuned on (life-threat cues, non-emergencies)
+    ("own_blind", 256, 0.91, 0.95, 0.82),      # kept back for round 4, then tuned on
+    ("own_blind_kept", 256, KEPT_ACCURACY, KEPT_P1_RECALL, KEPT_PER_LANGUAGE),  # never tuned on
+    ("own_blind_dev2", 256, 0.93, 0.94, 0.82),  # read in session 9 (cues, non-police requests)
+    ("own_blind_kept2", 256, 0.91, 0.90, 0.78),  # never tuned on (0.914 before session 9)
+    ("own_blind_dev3", 192, 0.94, 0.95, 0.90),  # read in session 11 (chatter, cattle, "fire di")
+    ("own_blind_kept3", 192, 0.88, 0.88, 0.82),  # never tuned on (0.891 before session 11)
+    ("own_blind_dev4", 192, 0.92, 0.86, 0.92),  # read in session 11 (911-style English)
 ])
-def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, accuracy: float,
-                                                       p1_recall: float,
+def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, examples: int,
+                                                       accuracy: float, p1_recall: float,
                                                        per_language: float) -> None:
     figures = bench.evaluate(engine, getattr(triage_sets, name)())
-    assert figures["examples"] == 256
+    assert figures["examples"] == examples
     assert figures["type_accuracy"] >= accuracy, figures["accuracy_by_type"]
     assert figures["top3_accuracy"] >= 0.96
     assert figures["p1_recall_life_threatening"] >= p1_recall
     assert figures["emergencies_suggested_as_prank"] == 0
     assert figures["emergencies_suggested_p4"] == 0
-    for language in ("en", "roman", "ur", "mixed"):
-        assert figures["accuracy_by_language"][language] >= per_language, figures[
-            "accuracy_by_language"]
+    for language, accuracy_in_language in figures["accuracy_by_language"].items():
+        assert accuracy_in_language >= per_language, (language, figures["accuracy_by_language"])
 
 
 def test_urdu_as_the_recogniser_hears_it_is_never_dismissed(engine) -> None:

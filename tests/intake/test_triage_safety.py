@@ -269,3 +269,72 @@ def test_an_unsure_prank_is_never_the_first_guess(engine, sentence: str) -> None
         assert result.incident_type != "prank_non_emergency", result.candidates
     else:
         assert result.confidence >= 0.5
+
+
+# Session 11, from openings by writers who never saw the corpus (tests/data/triage, dev 3 and 4);
+# the sentences below are written here.
+@pytest.mark.parametrize("pocket_dial", [
+    "oh sorry, I rang you by accident, the phone was in my bag, we're all fine",
+    "i accidentally called this number, my mistake, nothing is wrong",
+])
+def test_a_call_made_by_accident_is_not_a_road_accident(engine, pocket_dial: str) -> None:
+    """Before, "by accident" was the danger cue "accident": a road accident, P2, 0.95."""
+    assert not danger_cues(pocket_dial)
+    result = engine(pocket_dial)
+    assert result.incident_type == "prank_non_emergency", result.candidates
+    assert engine("there has been an accident at the flyover").incident_type == (
+        "road_traffic_accident")
+
+
+@pytest.mark.parametrize(("opening", "expected_type"), [
+    ("I'm hiding in the bathroom, someone broke the back window and is walking around downstairs",
+     "burglary"),
+    ("im hiding under the bed my stepdad is smashing the doors", None),
+    ("mein chhat pe luk ke phone kar rahi aan, bande ghar vich vad aaye ne", None),
+])
+def test_a_caller_hiding_from_someone_is_a_life_at_risk(engine, opening: str,
+                                                       expected_type: str | None) -> None:
+    assert life_threats(opening), prepare(opening)
+    result = engine(opening)
+    assert result.priority == "P1", result.priority_reasons
+    if expected_type:
+        assert result.incident_type == expected_type, result.candidates
+
+
+def test_contractions_do_not_hide_that_it_is_happening_now(engine) -> None:
+    """"He's punching her" was read as the past: the happening-now raise was missed."""
+    assert prepare("He's punching her, they're in the hallway") == (
+        "he is punching her they are in the hallway")
+    result = engine("my neighbour's husband, he's punching her in the hallway")
+    assert result.incident_type == "domestic_violence", result.candidates
+    assert any("happening now" in reason for reason in result.priority_reasons)
+
+
+@pytest.mark.parametrize(("opening", "expected"), [
+    ("Shahdara wich fire di awaaz aayi ae, do vaari", "firing_shooting"),
+    ("ghar ke bahar fire ki awaz ayi hai abhi", "firing_shooting"),
+    ("ghar ki kitchen mein fire lag gayi hai", "fire"),
+    ("a guy with a gun is holding up the pharmacy, he made them empty the till",
+     "robbery_snatching"),
+    ("two men just forced a girl into the trunk of a grey car on Jail Road",
+     "kidnapping_missing_person"),
+])
+def test_what_the_words_mean_in_context(engine, opening: str, expected: str) -> None:
+    result = engine(opening)
+    assert result.incident_type == expected, result.candidates
+
+
+def test_bangs_the_caller_is_unsure_of_are_never_dismissed(engine) -> None:
+    result = engine("not sure, maybe fireworks, but there were four loud bangs behind the mosque")
+    assert result.priority != "P4", result.priority_reasons
+
+
+@pytest.mark.parametrize("chatter", [
+    "bhai aaj match ka score kya hai, humari cable band hai",
+    "sir kal barish hogi kya, shadi pe jana hai",
+    "Is this Domino's? I want to order a pizza",
+])
+def test_idle_questions_are_not_emergencies(engine, chatter: str) -> None:
+    result = engine(chatter)
+    assert result.incident_type == "prank_non_emergency", result.candidates
+    assert result.priority == "P4"
