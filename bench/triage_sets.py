@@ -98,6 +98,20 @@ def own_blind_dev4() -> list[dict]:
     return _own("blind_dev4.jsonl")
 
 
+def own_blind_dev5() -> list[dict]:
+    """192 Lahore openings, Roman Urdu / Punjabi heavy (6 Roman, 3 code-switched, 2 Urdu script,
+    1 English per type), a ninth writer (session 12); read to add run-over and trapped cues in
+    Punjabi, armed home invasions, "haath pai", gunfire heard as "tarr tarr", drug selling,
+    road-closure questions, so a development figure."""
+    return _own("blind_dev5.jsonl")
+
+
+def own_blind_kept4() -> list[dict]:
+    """The same brief (5 Roman, heavier Punjabi, 4 code-switched, 2 Urdu script, 1 Pakistani
+    English per type), a tenth writer at the same time: kept back, only aggregates looked at."""
+    return _own("blind_kept4.jsonl")
+
+
 def own_recognised_urdu() -> list[dict]:
     """The blind sets' Urdu-script openings as the shipped recogniser hears them spoken down a
     phone line (espeak voice; `scripts/make_recognised_urdu_set.py`): triage behind whisper."""

@@ -53,10 +53,15 @@ FILLER_PHRASES = re.compile(
 # "I called by accident" is a pocket dial, not a road accident (measured: a pocket dial read as
 # a road accident, P2, confidence 0.95): the idiom is read as "by mistake" everywhere.
 _BY_MISTAKE = re.compile(r"\b(?:(?:by|from) accident|accidentally)\b")
+# Firecrackers are neither a fire nor gunfire: "firing crackers" is someone bursting them (a
+# police complaint about a procession was read as firing, P1). "crackers, not firing" keeps
+# its "firing": only the compound is rewritten.
+_FIRECRACKERS = re.compile(r"\b(?:fire[ -]?|firing )(crackers?|patakh\w*|patak\w*)\b")
 
 
 def _plain(text: str) -> str:
-    return _BY_MISTAKE.sub("by mistake", normalize(text).replace("’", "'"))
+    text = _BY_MISTAKE.sub("by mistake", normalize(text).replace("’", "'"))
+    return _FIRECRACKERS.sub(r"bursting \1", text)
 
 
 def strip_fillers(text: str) -> str:
@@ -164,20 +169,27 @@ def _index(cues: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
     return by_first
 
 
-# Words said of a person, and of vehicles or the traffic too: "he is not moving" is a life at
-# risk, "the cars are not moving" and "hum traffic mein phanse hain" are a jam. Each cue (one
-# of LIFE_THREAT_CUES), with the words whose nearness (three words before) makes it the jam.
+# Words said of a person, and of vehicles, things or the traffic too: "he is not moving" is a
+# life at risk, "the cars are not moving" and "hum traffic mein phanse hain" are a jam. Each cue
+# (one of LIFE_THREAT_CUES), with the words whose nearness (three words before) makes it so.
 _TRAFFIC = "traffic jam rush signal road sarak sadak ٹریفک جام سڑک"
 _VEHICLES = (_TRAFFIC + """ car cars vehicle vehicles gari gaari gadi gaadi gariyan gaariyan
     gaddi bus buses truck trucks trala wagon rickshaw rickshaws bike bikes motorcycle line
     queue گاڑی گاڑیاں بس ٹرک رکشہ""")
 SAID_OF_TRAFFIC = {
-    **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi")},
+    **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi",
+                                                "hilta nahi", "hilti nahi")},
     # "stuck inside" is said of a car or a building, never of a jam: no exception for it.
     **{prepare(c): _words(_TRAFFIC) for c in (
         "phanse", "phansay", "phans gaye", "phansi hui",
         "phansa hua", "phas gaye", "phas gayi", "phasa hua", "phasi hui", "پھنسے", "پھنس گئے",
-        "پھنسی", "پھنسا")},
+        "پھنسی", "پھنسا", "phasya", "phasiya", "phansya")},
+    # A person lying in the road after a crash is down; rubble or a fallen tree is a blockage.
+    **{prepare(c): _words(_VEHICLES + """ malba malbe malbay dher darakht darakhat tree trees
+        branch pole khamba pathar pathray stones rubble debris trolley container saman load
+        ملبہ ملبے ڈھیر درخت کھمبا پتھر سامان""") for c in (
+        "sarak pe para", "sarak par para", "sadak pe para", "road pe para", "lying on the road",
+        "lying in the road", "سڑک پر پڑا", "سڑک پر پڑی")},
 }
 
 # Said in a call, these put a life at risk now: P1 whatever the incident type.
@@ -242,6 +254,14 @@ LIFE_THREAT_CUES = (
     "maar daalega", "maar dalega", "maar deyan", "ہونٹ نیلے", "بات نہیں کر", "چھاتی میں درد",
     "نہیں اٹھ", "اٹھ نہیں", "نہر میں", "دریا میں", "پانی میں گر", "مٹی کا تیل", "تیل ڈال",
     "تیل چھڑک", "پٹرول چھڑک", "پٹرول ڈال", "مار دوں", "مار دے گا", "مار ڈال",
+    # Someone run over, lying in the road, trapped in a car (Punjabi), foaming after pesticide,
+    # shaking after taking something (dev set 5, session 12).
+    "hilta nahi", "hilti nahi", "neechay aa gaya", "neeche aa gaya", "neechay aa gayi",
+    "neeche aa gayi", "thallay aa gaya", "thalle aa gaya", "phasya", "phasiya", "phansya",
+    "sarak pe para", "sarak par para", "sadak pe para", "road pe para", "lying on the road",
+    "lying in the road", "jhaag", "keeray maar", "keera maar", "pesticide", "jhatke",
+    "jhatkay", "body is shaking", "body shake", "نیچے آ گیا", "نیچے آ گئی", "سڑک پر پڑا",
+    "سڑک پر پڑی", "جھاگ", "جھٹکے",
     "جواب نہیں دے", "سانس رک", "نبض", "پھنس گئے", "پھنسی", "پھنسا", "دب گئے", "دب گیا",
     "ملبے تلے", "ملبے میں", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
 )
@@ -249,7 +269,7 @@ LIFE_THREAT_CUES = (
 DANGER_CUES = LIFE_THREAT_CUES + (
     "help me", "save me", "emergency", "hurt", "injured", "injury", "bleeding", "blood",
     "attack", "attacked", "beating", "beat", "hit", "fight", "robbed", "stolen", "thief",
-    "accident", "crash", "fire", "smoke", "missing", "danger", "threat", "threatening",
+    "accident", "crash", "fire", "arson", "smoke", "missing", "danger", "threat", "threatening",
     "bachao", "bachaao", "madad", "zakhmi", "khoon", "maar", "mara", "chot", "hamla",
     "larai", "jhagra", "chor", "chori", "daku", "cheen", "loot", "accident", "takkar",
     "dhuan", "laapata", "lapata", "khatra", "dhamki", "riot", "attack", "terror",
@@ -257,7 +277,8 @@ DANGER_CUES = LIFE_THREAT_CUES + (
     "unattended", "suspicious", "kidnap", "abduct", "snatch", "rob", "burgl", "stab",
     "carjack", "mugged", "screaming", "chura", "چرا",
     # bangs a caller is unsure of ("might have been fireworks") may be shots
-    "bang", "loud bangs", "hitting", "kicking", "punching", "slapping", "slapped",
+    "bang", "loud bangs", "tarr tarr", "thah thah", "hitting", "kicking", "punching",
+    "slapping", "slapped",
     # Asking the police to act against someone is a complaint, whatever else it is.
     "arrest", "abuse", "abusing", "abusive", "harass", "gaali", "gaaliyan", "take action",
     "action against", "complaint against",

@@ -338,3 +338,38 @@ def test_idle_questions_are_not_emergencies(engine, chatter: str) -> None:
     result = engine(chatter)
     assert result.incident_type == "prank_non_emergency", result.candidates
     assert result.priority == "P4"
+
+
+@pytest.mark.parametrize(("opening", "expected"), [
+    ("kids in our lane are firing crackers since maghrib, nobody can sleep", "noise_nuisance"),
+    ("the baraat band has been beating drums outside since eleven", "noise_nuisance"),
+    ("ek banda larke ko sharp weapon se zakhmi kar ke bhaag gaya", "assault_fight"),
+    ("Samanabad mein do bandon ki haath pai ho gayi hai, log ikathay ho gaye", "assault_fight"),
+    ("ek aadmi ne chaqu dikha ke kaha jo kuch hai de do, 20 hazar le gaya", "robbery_snatching"),
+    ("Township mein gali ke kone pe do larke roz raat nasha bechte hain", "suspicious_activity"),
+    ("bhai aaj Mall Road band hai kya, konsa rasta khula hai Data Darbar ke liye",
+     "information_request"),
+])
+def test_how_lahore_callers_put_it(engine, opening: str, expected: str) -> None:
+    """Session 12's reading of a Roman-heavy set: these were fire/firing, road accidents,
+    assault and a jam."""
+    result = engine(opening)
+    assert result.incident_type == expected, result.candidates
+
+
+@pytest.mark.parametrize("opening", [
+    "Multan Road pe ek motorcycle wala bus ke neechay aa gaya ae",
+    "Ring Road te gaddi ulti pai ae, ander banda phasya hoya ae",
+    "بند روڈ پر حادثہ ہوا، لڑکا سڑک پر پڑا ہے",
+    "mere bhai ne keeray maar dawai pee li, munh se jhaag aa rahi hai",
+])
+def test_a_life_at_risk_as_punjabi_and_urdu_callers_describe_it(engine, opening: str) -> None:
+    assert life_threats(opening), prepare(opening)
+    assert engine(opening).priority == "P1"
+
+
+def test_firecrackers_are_neither_a_fire_nor_gunfire() -> None:
+    assert not life_threats("they are firing crackers in the street again")
+    assert not life_threats("fire-crackers all night in Gulberg")
+    # only the compound: "not crackers, firing" keeps its firing
+    assert life_threats("crackers nahi thay, firing thi")
