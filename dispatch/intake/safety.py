@@ -185,11 +185,13 @@ SAID_OF_TRAFFIC = {
         "phansa hua", "phas gaye", "phas gayi", "phasa hua", "phasi hui", "پھنسے", "پھنس گئے",
         "پھنسی", "پھنسا", "phasya", "phasiya", "phansya")},
     # A person lying in the road after a crash is down; rubble or a fallen tree is a blockage.
-    **{prepare(c): _words(_VEHICLES + """ malba malbe malbay dher darakht darakhat tree trees
-        branch pole khamba pathar pathray stones rubble debris trolley container saman load
+    **{prepare(c): _words("""malba malbe malbay dher darakht darakhat tree trees
+        branch branches pole poles khamba bricks eentein glass pathar pathray stones rubble
+        debris trolley container saman load
         ملبہ ملبے ڈھیر درخت کھمبا پتھر سامان""") for c in (
         "sarak pe para", "sarak par para", "sadak pe para", "road pe para", "lying on the road",
-        "lying in the road", "سڑک پر پڑا", "سڑک پر پڑی")},
+        "lying in the road", "سڑک پر پڑا", "سڑک پر پڑی", "is on the ground",
+        "are on the ground", "lying on the ground")},
 }
 
 # Said in a call, these put a life at risk now: P1 whatever the incident type.
@@ -262,6 +264,13 @@ LIFE_THREAT_CUES = (
     "lying in the road", "jhaag", "keeray maar", "keera maar", "pesticide", "jhatke",
     "jhatkay", "body is shaking", "body shake", "نیچے آ گیا", "نیچے آ گئی", "سڑک پر پڑا",
     "سڑک پر پڑی", "جھاگ", "جھٹکے",
+    # A person down or slumped, a caller hiding, a diabetic's sugar crashing, a live wire on
+    # the road (911-style set, session 12; Lahore's monsoon brings the wires down).
+    "is on the ground", "are on the ground", "lying on the ground", "slumped", "room hiding",
+    "hiding upstairs", "hiding downstairs", "hiding right now", "hiding now", "closet",
+    "sugar is low", "sugar is really low", "sugar is very low", "low blood sugar", "sugar kam ho",
+    "sugar gir", "power line down", "power lines down", "live wire", "sparking",
+    "bijli ki taar", "taar gir", "taar toot", "بجلی کی تار", "تار گر",
     "جواب نہیں دے", "سانس رک", "نبض", "پھنس گئے", "پھنسی", "پھنسا", "دب گئے", "دب گیا",
     "ملبے تلے", "ملبے میں", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
 )

@@ -362,10 +362,24 @@ def test_how_lahore_callers_put_it(engine, opening: str, expected: str) -> None:
     "Ring Road te gaddi ulti pai ae, ander banda phasya hoya ae",
     "بند روڈ پر حادثہ ہوا، لڑکا سڑک پر پڑا ہے",
     "mere bhai ne keeray maar dawai pee li, munh se jhaag aa rahi hai",
+    "a bike went down at the roundabout, the rider is on the ground and can't feel his legs",
+    "a man attacked the bus driver and she's slumped over the wheel",
+    "my dad is drunk and throwing things at my mom, i'm in my room hiding",
+    "my husband is diabetic and his sugar is really low, he's confused and sweating",
+    "barish ke baad bijli ki taar gir gayi hai gali mein, bachay khel rahe hain",
 ])
 def test_a_life_at_risk_as_punjabi_and_urdu_callers_describe_it(engine, opening: str) -> None:
     assert life_threats(opening), prepare(opening)
     assert engine(opening).priority == "P1"
+
+
+@pytest.mark.parametrize("blockage", [
+    "malbe ka dher sarak pe para hai",
+    "a motorcycle was thrown and the branches are on the ground all over the lane",
+])
+def test_things_lying_in_the_road_are_a_blockage_not_a_person_down(blockage: str) -> None:
+    assert not life_threats(blockage)
+    assert life_threats("motorcycle se gir ke ek larka sarak pe para hai")
 
 
 def test_firecrackers_are_neither_a_fire_nor_gunfire() -> None:
