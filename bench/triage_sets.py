@@ -112,6 +112,13 @@ def own_blind_kept4() -> list[dict]:
     return _own("blind_kept4.jsonl")
 
 
+def own_blind_kept5() -> list[dict]:
+    """160 Lahore openings (5 Roman, mostly heavy Punjabi, 4 code-switched, 1 Urdu script per
+    type), an eleventh writer, written after session 12's changes: kept back, only aggregates
+    looked at; measured with main before and after those changes."""
+    return _own("blind_kept5.jsonl")
+
+
 def own_recognised_urdu() -> list[dict]:
     """The blind sets' Urdu-script openings as the shipped recogniser hears them spoken down a
     phone line (espeak voice; `scripts/make_recognised_urdu_set.py`): triage behind whisper."""
