@@ -56,7 +56,7 @@ _BY_MISTAKE = re.compile(r"\b(?:(?:by|from) accident|accidentally)\b")
 # Firecrackers are neither a fire nor gunfire: "firing crackers" is someone bursting them (a
 # police complaint about a procession was read as firing, P1). "crackers, not firing" keeps
 # its "firing": only the compound is rewritten.
-_FIRECRACKERS = re.compile(r"\b(?:fire[ -]?|firing )(crackers?|patakh\w*|patak\w*)\b")
+_FIRECRACKERS = re.compile(r"\b(?:fire[ -]?|firing )(crackers?|patak\w*)\b")
 
 
 def _plain(text: str) -> str:
@@ -176,22 +176,24 @@ _TRAFFIC = "traffic jam rush signal road sarak sadak ٹریفک جام سڑک"
 _VEHICLES = (_TRAFFIC + """ car cars vehicle vehicles gari gaari gadi gaadi gariyan gaariyan
     gaddi bus buses truck trucks trala wagon rickshaw rickshaws bike bikes motorcycle line
     queue گاڑی گاڑیاں بس ٹرک رکشہ""")
+# Punjabi "trapped" and a person down: life-threat cues, each also said of a jam or of things.
+_TRAPPED_PUNJABI = ("phasya", "phasiya", "phansya")
+_LYING_DOWN = ("sarak pe para", "sarak par para", "sadak pe para", "road pe para",
+               "lying on the road", "lying in the road", "سڑک پر پڑا", "سڑک پر پڑی",
+               "is on the ground", "are on the ground", "lying on the ground")
+_STILL = ("hilta nahi", "hilti nahi")
 SAID_OF_TRAFFIC = {
-    **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi",
-                                                "hilta nahi", "hilti nahi")},
+    **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi", *_STILL)},
     # "stuck inside" is said of a car or a building, never of a jam: no exception for it.
     **{prepare(c): _words(_TRAFFIC) for c in (
         "phanse", "phansay", "phans gaye", "phansi hui",
         "phansa hua", "phas gaye", "phas gayi", "phasa hua", "phasi hui", "پھنسے", "پھنس گئے",
-        "پھنسی", "پھنسا", "phasya", "phasiya", "phansya")},
+        "پھنسی", "پھنسا", *_TRAPPED_PUNJABI)},
     # A person lying in the road after a crash is down; rubble or a fallen tree is a blockage.
     **{prepare(c): _words("""malba malbe malbay dher darakht darakhat tree trees
         branch branches pole poles khamba bricks eentein glass pathar pathray stones rubble
         debris trolley container saman load
-        ملبہ ملبے ڈھیر درخت کھمبا پتھر سامان""") for c in (
-        "sarak pe para", "sarak par para", "sadak pe para", "road pe para", "lying on the road",
-        "lying in the road", "سڑک پر پڑا", "سڑک پر پڑی", "is on the ground",
-        "are on the ground", "lying on the ground")},
+        ملبہ ملبے ڈھیر درخت کھمبا پتھر سامان""") for c in _LYING_DOWN},
 }
 
 # Said in a call, these put a life at risk now: P1 whatever the incident type.
@@ -258,16 +260,14 @@ LIFE_THREAT_CUES = (
     "تیل چھڑک", "پٹرول چھڑک", "پٹرول ڈال", "مار دوں", "مار دے گا", "مار ڈال",
     # Someone run over, lying in the road, trapped in a car (Punjabi), foaming after pesticide,
     # shaking after taking something (dev set 5, session 12).
-    "hilta nahi", "hilti nahi", "neechay aa gaya", "neeche aa gaya", "neechay aa gayi",
-    "neeche aa gayi", "thallay aa gaya", "thalle aa gaya", "phasya", "phasiya", "phansya",
-    "sarak pe para", "sarak par para", "sadak pe para", "road pe para", "lying on the road",
-    "lying in the road", "jhaag", "keeray maar", "keera maar", "pesticide", "jhatke",
-    "jhatkay", "body is shaking", "body shake", "نیچے آ گیا", "نیچے آ گئی", "سڑک پر پڑا",
-    "سڑک پر پڑی", "جھاگ", "جھٹکے",
+    *_STILL, *_TRAPPED_PUNJABI, *_LYING_DOWN, "neechay aa gaya", "neeche aa gaya",
+    "neechay aa gayi", "neeche aa gayi", "thallay aa gaya", "thalle aa gaya", "jhaag",
+    "keeray maar", "keera maar", "pesticide", "jhatke", "jhatkay", "body is shaking",
+    "body shake", "نیچے آ گیا", "نیچے آ گئی", "جھاگ", "جھٹکے",
     # A person down or slumped, a caller hiding, a diabetic's sugar crashing, a live wire on
     # the road (911-style set, session 12; Lahore's monsoon brings the wires down).
-    "is on the ground", "are on the ground", "lying on the ground", "slumped", "room hiding",
-    "hiding upstairs", "hiding downstairs", "hiding right now", "hiding now", "closet",
+    "slumped", "room hiding", "hiding upstairs", "hiding downstairs", "hiding right now",
+    "hiding now", "closet",
     "sugar is low", "sugar is really low", "sugar is very low", "low blood sugar", "sugar kam ho",
     "sugar gir", "power line down", "power lines down", "live wire", "sparking",
     "bijli ki taar", "taar gir", "taar toot", "بجلی کی تار", "تار گر",
