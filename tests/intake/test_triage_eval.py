@@ -97,7 +97,7 @@ def test_real_police_complaints(engine) -> None:
 def test_real_disaster_reports(engine) -> None:
     require_data("triage/disaster-tweets-kaggle/train.csv")
     figures = bench.evaluate(engine, triage_sets.disaster())
-    assert figures["examples"] >= 700
+    assert figures["examples"] >= 650
     assert figures["type_accuracy"] >= 0.68
     assert figures["top3_accuracy"] >= 0.83
     assert figures["p1_recall_life_threatening"] >= 0.93
