@@ -271,6 +271,8 @@ LIFE_THREAT_CUES = (
     "sugar is low", "sugar is really low", "sugar is very low", "low blood sugar", "sugar kam ho",
     "sugar gir", "power line down", "power lines down", "live wire", "sparking",
     "bijli ki taar", "taar gir", "taar toot", "بجلی کی تار", "تار گر",
+    # Someone lying in their blood, in Urdu and Punjabi (corpus round 5, session 13).
+    "lat pat", "lath path", "lahu luhan", "lahoo luhan", "لت پت", "لہو لہان",
     "جواب نہیں دے", "سانس رک", "نبض", "پھنس گئے", "پھنسی", "پھنسا", "دب گئے", "دب گیا",
     "ملبے تلے", "ملبے میں", "چھری", "چھریاں", "چاقو", "گلا دبا", "تیزاب", "کرنٹ", "پھندا",
 )
@@ -286,8 +288,8 @@ DANGER_CUES = LIFE_THREAT_CUES + (
     "unattended", "suspicious", "kidnap", "abduct", "snatch", "rob", "burgl", "stab",
     "carjack", "mugged", "screaming", "chura", "چرا",
     # bangs a caller is unsure of ("might have been fireworks") may be shots
-    "bang", "loud bangs", "tarr tarr", "thah thah", "hitting", "kicking", "punching",
-    "slapping", "slapped",
+    "bang", "loud bangs", "tarr tarr", "thah thah", "thaa thaa", "tha tha tha", "hitting",
+    "kicking", "punching", "slapping", "slapped",
     # Asking the police to act against someone is a complaint, whatever else it is.
     "arrest", "abuse", "abusing", "abusive", "harass", "gaali", "gaaliyan", "take action",
     "action against", "complaint against",
