@@ -119,6 +119,13 @@ def own_blind_kept5() -> list[dict]:
     return _own("blind_kept5.jsonl")
 
 
+def own_blind_kept6() -> list[dict]:
+    """192 Lahore openings (4 Roman, 3 code-switched, 2 Urdu script, 3 English per type), a
+    twelfth writer, written after corpus round 5 was chosen (session 13): kept back, measured
+    once with main before and once after that round."""
+    return _own("blind_kept6.jsonl")
+
+
 def own_recognised_urdu() -> list[dict]:
     """The blind sets' Urdu-script openings as the shipped recogniser hears them spoken down a
     phone line (espeak voice; `scripts/make_recognised_urdu_set.py`): triage behind whisper."""
