@@ -126,6 +126,20 @@ def own_blind_kept6() -> list[dict]:
     return _own("blind_kept6.jsonl")
 
 
+def own_blind_dev6() -> list[dict]:
+    """192 openings (4 Roman, 3 code-switched, 2 Urdu script, 3 English per type; lives at risk
+    described without the obvious word), a thirteenth writer (session 14); read while tuning,
+    so a development figure."""
+    return _own("blind_dev6.jsonl")
+
+
+def own_blind_kept7() -> list[dict]:
+    """The same brief with 5 Roman (heavier Punjabi), 3 code-switched, 2 Urdu script and 2
+    English per type, boundary cases, things and animals "taken" as people are; a fourteenth
+    writer at the same time: kept back, only aggregates looked at."""
+    return _own("blind_kept7.jsonl")
+
+
 def own_recognised_urdu() -> list[dict]:
     """The blind sets' Urdu-script openings as the shipped recogniser hears them spoken down a
     phone line (espeak voice; `scripts/make_recognised_urdu_set.py`): triage behind whisper."""
