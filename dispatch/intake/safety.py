@@ -59,8 +59,53 @@ _BY_MISTAKE = re.compile(r"\b(?:(?:by|from) accident|accidentally)\b")
 _FIRECRACKERS = re.compile(r"\b(?:fire[ -]?|firing )(crackers?|patak\w*)\b")
 
 
+# "Utha kar le gaye" (took away) is said of a kidnapped person and of a stolen thing: "meri
+# bakri utha ke le gaye" (they took my goat) read as a kidnapping, P1. Said of a thing, an
+# animal or a vehicle named just before it, it is read as "chori kar ke le gaye" (stole). A
+# person marker ("bete ko", "usay nu") nearby, or the vehicle as a container ("gari mein",
+# "gari wale"), keeps the kidnapping: taking a person away is the costlier one to miss.
+_TAKEN_AWAY = re.compile(
+    r"\b(?:utha|uthaa|otha)(?: (?:kar|ke|k|kr|kay|ky))? (?:le|lay|lai) "
+    r"(?:gaye|gaya|gayi|gye|gya|gae|gai|gayee)\b|\b(?:utha|uthaa) (?P<took>liya|lia|liye|lie)\b"
+    + "|{0}(?: (?:{1}))? {2} (?:{3})|{0} (?P<took_ur>{4})".format(
+        *map(normalize, ("اٹھا", "کر|کے", "لے", "گئے|گیا|گئی", "لیا"))))
+_THINGS = _words(normalize("""bakri bakra bakre bakriyan bakrian bhains bhainsen bhens
+    bhainsain gaaye gaay gaayen janwar janwaron maweshi mal murghi murghiyan murgiyan bail
+    ghora ghori kutta pashu motorcycle motorbike bike cycle car rickshaw gari gaari gadi gaadi
+    gaddi saman samaan generator meter pipe pipes mobile phone paise paisay cash raqam zewar
+    zevar jewellery jewelry sona battery batteries taar cable tv laptop pump motor solar panel
+    pankha bartan sariya maal bag purse handbag wallet batua tyre tyres
+    بکری بکرا بکریاں بھینس بھینسیں گائے جانور مویشی مرغی مرغیاں موٹرسائیکل سائیکل گاڑی
+    سامان جنریٹر میٹر موبائل فون پیسے زیور سونا بیٹری تار تاریں موٹر موٹریں بیگ پرس مال
+    بٹوہ"""))
+# Said near a person, the words keep their kidnapping reading whatever else is named:
+# "mere bete ki bike utha ke le gaye" is read with the son taken too (the costlier miss).
+_PERSON_MARKERS = _words(normalize("""ko nu noon nun usay usey use usko unko inko isko onu
+    ohnu enu unhen unhain beta bete beti bacha bache bachi bachay bachon bachcha bhai bhaiya
+    behan bahen larka larki larke kuri munda munde aadmi admi aurat shohar husband wife biwi
+    abbu ammi chacha mama driver son daughter brother sister father mother child kid baby
+    کو نوں اسے انہیں بیٹا بیٹے بیٹی بچہ بچی بچے بھائی بہن لڑکا لڑکی آدمی عورت شوہر بیوی"""))
+_TIMES = _words(normalize("raat subah subha shaam sham din dopehar kal رات صبح شام دن دوپہر"))
+_CONTAINER = _words(normalize("mein main me ch wich vich wale wala wali walay میں والے"))
+_STOLE = {"le": "chori kar ke le gaye", "took": "chori kar liya",
+          "le_ur": normalize("چوری کر کے لے گئے"), "took_ur": normalize("چوری کر لیا")}
+
+
+def _said_of_a_thing(match: re.Match[str]) -> str:
+    before = tokens(match.string[:match.start()])[-8:]
+    things = [i for i, w in enumerate(before) if w in _THINGS]
+    marked = any(w in _PERSON_MARKERS and (i == 0 or before[i - 1] not in _TIMES)
+                 for i, w in enumerate(before))
+    if not things or marked or any(w in _CONTAINER for w in before[things[-1] + 1:]):
+        return match.group(0)
+    urdu = not match.group(0).isascii()
+    took = match.group("took") or match.group("took_ur")
+    return _STOLE[("took" if took else "le") + ("_ur" if urdu else "")]
+
+
 def _plain(text: str) -> str:
     text = _BY_MISTAKE.sub("by mistake", normalize(text).replace("’", "'"))
+    text = _TAKEN_AWAY.sub(_said_of_a_thing, text)
     return _FIRECRACKERS.sub(r"bursting \1", text)
 
 
@@ -176,6 +221,9 @@ _TRAFFIC = "traffic jam rush signal road sarak sadak ٹریفک جام سڑک"
 _VEHICLES = (_TRAFFIC + """ car cars vehicle vehicles gari gaari gadi gaadi gariyan gaariyan
     gaddi bus buses truck trucks trala wagon rickshaw rickshaws bike bikes motorcycle line
     queue گاڑی گاڑیاں بس ٹرک رکشہ""")
+# A cat stuck on a railing or a dog that does not move is not a person at risk.
+_ANIMALS = """billi bili billa kutta kutti kuttay kutte tota kabootar murghi bakri bakra
+    janwar puppy kitten cat dog parrot pigeon goat بلی کتا کتے طوطا کبوتر مرغی بکری جانور"""
 # Punjabi "trapped" and a person down: life-threat cues, each also said of a jam or of things.
 _TRAPPED_PUNJABI = ("phasya", "phasiya", "phansya")
 _LYING_DOWN = ("sarak pe para", "sarak par para", "sadak pe para", "road pe para",
@@ -183,11 +231,13 @@ _LYING_DOWN = ("sarak pe para", "sarak par para", "sadak pe para", "road pe para
                "is on the ground", "are on the ground", "lying on the ground")
 _STILL = ("hilta nahi", "hilti nahi")
 SAID_OF_TRAFFIC = {
-    **{prepare(c): _words(_VEHICLES) for c in ("not moving", "hil nahi", "uth nahi", *_STILL)},
+    **{prepare(c): _words(f"{_VEHICLES} {_ANIMALS}")
+       for c in ("not moving", "hil nahi", "uth nahi", *_STILL)},
     # "stuck inside" is said of a car or a building, never of a jam: no exception for it.
-    **{prepare(c): _words(_TRAFFIC) for c in (
-        "phanse", "phansay", "phans gaye", "phansi hui",
-        "phansa hua", "phas gaye", "phas gayi", "phasa hua", "phasi hui", "پھنسے", "پھنس گئے",
+    **{prepare(c): _words(f"{_TRAFFIC} {_ANIMALS}") for c in (
+        "phanse", "phansay", "phans gaye", "phans gaya", "phans gayi", "phas gaya",
+        "پھنس گیا", "پھنس گئی", "phansi hui", "phansa hua", "phas gaye", "phas gayi",
+        "phasa hua", "phasi hui", "پھنسے", "پھنس گئے",
         "پھنسی", "پھنسا", *_TRAPPED_PUNJABI)},
     # A person lying in the road after a crash is down; rubble or a fallen tree is a blockage.
     **{prepare(c): _words("""malba malbe malbay dher darakht darakhat tree trees
@@ -221,6 +271,11 @@ LIFE_THREAT_CUES = (
     "bandooq", "banduq", "tamancha", "doob", "zehar", "khudkushi", "phanse", "phansay",
     "aag", "jal raha", "jal rahi", "bam", "dhamaka", "agwa", "aghwa", "utha kar le gaye",
     "tawan", "chhuri maar", "churi maar", "khoon beh",
+    # sinking in water, a stroke taking the speech, a person dragged or locked in a room
+    "going under", "went under", "canal mein gir", "nehar mein gir", "نہر میں گر",
+    "not able to speak", "unable to speak", "cant speak properly", "can't speak properly",
+    "ghaseet", "kamre mein band", "kamre me band", "kamray mein band", "کمرے میں بند",
+    "locked her in", "locked him in", "locked in a room",
     "سانس نہیں", "دل کا دورہ", "بے ہوش", "مر گیا", "مر گئی", "جان سے", "قتل", "گولی",
     "گولیاں", "پستول", "بندوق", "ڈوب", "زہر", "خودکشی", "پھنسے", "آگ", "جل رہا", "جل رہی",
     "بم", "دھماکہ", "دھماکا", "اغوا", "تاوان", "چھری مار", "خون بہہ", "فائرنگ", "فائر",
@@ -234,7 +289,8 @@ LIFE_THREAT_CUES = (
     "fell off the roof", "electrocuted", "electric shock", "chhat se gir", "chat se gir",
     "jawab nahi de", "saans ruk", "sans ruk", "saah ruk", "saah nahi",
     "saah rukdi", "saans rukdi", "saans ukhar", "sans ukhar",
-    "nabz", "phans gaye", "phansi hui", "phansa hua", "dab gaye", "dab gaya", "dab gayi",
+    "nabz", "phans gaye", "phans gaya", "phans gayi", "phas gaya", "پھنس گیا", "پھنس گئی",
+    "phansi hui", "phansa hua", "dab gaye", "dab gaya", "dab gayi",
     "malbe tale", "malbe mein", "malbay tale", "malbay mein", "chhuri", "chhuriyan", "churi",
     "churiyan", "chaqu", "chaku",
     "gala daba", "gala dab", "tezab", "karant", "current lag", "phanda",
@@ -287,6 +343,8 @@ DANGER_CUES = LIFE_THREAT_CUES + (
     "weapon", "explode", "kill", "knife", "collapsed", "ambulance", "rescue", "trapped",
     "unattended", "suspicious", "kidnap", "abduct", "snatch", "rob", "burgl", "stab",
     "carjack", "mugged", "screaming", "chura", "چرا",
+    # a threat to blow a place up, however it is asked about
+    "blow up", "uda denge", "ura denge", "uda dein ge", "اڑا دیں گے", "اڑا دیا جائے",
     # bangs a caller is unsure of ("might have been fireworks") may be shots
     "bang", "loud bangs", "tarr tarr", "thah thah", "thaa thaa", "tha tha tha", "hitting",
     "kicking", "punching", "slapping", "slapped",
