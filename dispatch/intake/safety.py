@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from dispatch.intake.text import normalize, tokens
+from dispatch.intake.things import read_things_taken
 
 
 def _words(text: str) -> frozenset[str]:
@@ -59,53 +60,9 @@ _BY_MISTAKE = re.compile(r"\b(?:(?:by|from) accident|accidentally)\b")
 _FIRECRACKERS = re.compile(r"\b(?:fire[ -]?|firing )(crackers?|patak\w*)\b")
 
 
-# "Utha kar le gaye" (took away) is said of a kidnapped person and of a stolen thing: "meri
-# bakri utha ke le gaye" (they took my goat) read as a kidnapping, P1. Said of a thing, an
-# animal or a vehicle named just before it, it is read as "chori kar ke le gaye" (stole). A
-# person marker ("bete ko", "usay nu") nearby, or the vehicle as a container ("gari mein",
-# "gari wale"), keeps the kidnapping: taking a person away is the costlier one to miss.
-_TAKEN_AWAY = re.compile(
-    r"\b(?:utha|uthaa|otha)(?: (?:kar|ke|k|kr|kay|ky))? (?:le|lay|lai) "
-    r"(?:gaye|gaya|gayi|gye|gya|gae|gai|gayee)\b|\b(?:utha|uthaa) (?P<took>liya|lia|liye|lie)\b"
-    + "|{0}(?: (?:{1}))? {2} (?:{3})|{0} (?P<took_ur>{4})".format(
-        *map(normalize, ("اٹھا", "کر|کے", "لے", "گئے|گیا|گئی", "لیا"))))
-_THINGS = _words(normalize("""bakri bakra bakre bakriyan bakrian bhains bhainsen bhens
-    bhainsain gaaye gaay gaayen janwar janwaron maweshi mal murghi murghiyan murgiyan bail
-    ghora ghori kutta pashu motorcycle motorbike bike cycle car rickshaw gari gaari gadi gaadi
-    gaddi saman samaan generator meter pipe pipes mobile phone paise paisay cash raqam zewar
-    zevar jewellery jewelry sona battery batteries taar cable tv laptop pump motor solar panel
-    pankha bartan sariya maal bag purse handbag wallet batua tyre tyres
-    بکری بکرا بکریاں بھینس بھینسیں گائے جانور مویشی مرغی مرغیاں موٹرسائیکل سائیکل گاڑی
-    سامان جنریٹر میٹر موبائل فون پیسے زیور سونا بیٹری تار تاریں موٹر موٹریں بیگ پرس مال
-    بٹوہ"""))
-# Said near a person, the words keep their kidnapping reading whatever else is named:
-# "mere bete ki bike utha ke le gaye" is read with the son taken too (the costlier miss).
-_PERSON_MARKERS = _words(normalize("""ko nu noon nun usay usey use usko unko inko isko onu
-    ohnu enu unhen unhain beta bete beti bacha bache bachi bachay bachon bachcha bhai bhaiya
-    behan bahen larka larki larke kuri munda munde aadmi admi aurat shohar husband wife biwi
-    abbu ammi chacha mama driver son daughter brother sister father mother child kid baby
-    کو نوں اسے انہیں بیٹا بیٹے بیٹی بچہ بچی بچے بھائی بہن لڑکا لڑکی آدمی عورت شوہر بیوی"""))
-_TIMES = _words(normalize("raat subah subha shaam sham din dopehar kal رات صبح شام دن دوپہر"))
-_CONTAINER = _words(normalize("mein main me ch wich vich wale wala wali walay میں والے"))
-_STOLE = {"le": "chori kar ke le gaye", "took": "chori kar liya",
-          "le_ur": normalize("چوری کر کے لے گئے"), "took_ur": normalize("چوری کر لیا")}
-
-
-def _said_of_a_thing(match: re.Match[str]) -> str:
-    before = tokens(match.string[:match.start()])[-8:]
-    things = [i for i, w in enumerate(before) if w in _THINGS]
-    marked = any(w in _PERSON_MARKERS and (i == 0 or before[i - 1] not in _TIMES)
-                 for i, w in enumerate(before))
-    if not things or marked or any(w in _CONTAINER for w in before[things[-1] + 1:]):
-        return match.group(0)
-    urdu = not match.group(0).isascii()
-    took = match.group("took") or match.group("took_ur")
-    return _STOLE[("took" if took else "le") + ("_ur" if urdu else "")]
-
-
 def _plain(text: str) -> str:
     text = _BY_MISTAKE.sub("by mistake", normalize(text).replace("’", "'"))
-    text = _TAKEN_AWAY.sub(_said_of_a_thing, text)
+    text = read_things_taken(text)
     return _FIRECRACKERS.sub(r"bursting \1", text)
 
 

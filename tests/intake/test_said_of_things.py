@@ -43,6 +43,23 @@ def test_a_person_taken_away_stays_a_kidnapping(engine, kidnapping: str) -> None
     assert result.priority == "P1"
 
 
+@pytest.mark.parametrize(("opening", "expected"), [
+    ("hamari gari nahi mil rahi, parking mein khari ki thi", "burglary"),
+    ("meri do bakriyan subah se gayab hain, bahar bandhi thi", "burglary"),
+    ("my car is missing from the parking lot where i left it", "burglary"),
+    ("mera beta subah se gayab hai, school se nahi aaya", "kidnapping_missing_person"),
+])
+def test_a_thing_that_is_missing_is_a_theft_a_person_missing_is_not(
+        engine, opening: str, expected: str) -> None:
+    assert engine(opening).incident_type == expected, engine(opening).candidates
+
+
+def test_no_vehicle_to_be_had_is_not_a_stolen_vehicle() -> None:
+    text = "bhabhi ki delivery shuru ho gayi hai, koi gari nahi mil rahi, khoon beh raha hai"
+    assert "chori" not in strip_fillers(text)
+    assert life_threats(text)
+
+
 def test_an_animal_stuck_or_still_is_not_a_person_at_risk() -> None:
     assert not life_threats("hamari billi phans gayi hai railing mein")
     assert not life_threats("gali mein kutta hil nahi raha")
