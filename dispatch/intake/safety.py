@@ -233,6 +233,17 @@ LIFE_THREAT_CUES = (
     "not able to speak", "unable to speak", "cant speak properly", "can't speak properly",
     "ghaseet", "kamre mein band", "kamre me band", "kamray mein band", "کمرے میں بند",
     "locked her in", "locked him in", "locked in a room",
+    # how badly someone is hurt, as callers say it rather than name the injury
+    "bohat zakhmi", "shadeed zakhmi", "sakht zakhmi", "buri tarah zakhmi", "badly hurt",
+    "badly injured", "seriously injured", "seriously hurt", "severely injured",
+    "critical condition", "serious condition", "halat nazuk", "halat bohat nazuk",
+    "tarap raha", "tarap rahi", "tarap rahe", "tang kat", "taang kat", "haath kat gaya",
+    "haddi bahar", "bone sticking out", "bone is sticking out", "aankhen nahi khol",
+    "ankhen nahi khol", "gala kat", "crushed", "barely conscious", "bohat khoon", "khoon bohat",
+    "kaafi khoon", "khoon ruk nahi", "khoon band nahi", "bleeding badly", "bleeding really bad",
+    "bleeding bad", "won't stop bleeding", "wont stop bleeding", "trouble breathing",
+    "difficulty breathing", "saans phool", "sans phool", "neela par", "neeli par",
+    "شدید زخمی", "بہت زخمی", "حالت نازک", "تڑپ رہا", "تڑپ رہی", "بہت خون", "خون رک نہیں",
     "سانس نہیں", "دل کا دورہ", "بے ہوش", "مر گیا", "مر گئی", "جان سے", "قتل", "گولی",
     "گولیاں", "پستول", "بندوق", "ڈوب", "زہر", "خودکشی", "پھنسے", "آگ", "جل رہا", "جل رہی",
     "بم", "دھماکہ", "دھماکا", "اغوا", "تاوان", "چھری مار", "خون بہہ", "فائرنگ", "فائر",
@@ -299,7 +310,8 @@ DANGER_CUES = LIFE_THREAT_CUES + (
     "dhuan", "laapata", "lapata", "khatra", "dhamki", "riot", "attack", "terror",
     "weapon", "explode", "kill", "knife", "collapsed", "ambulance", "rescue", "trapped",
     "unattended", "suspicious", "kidnap", "abduct", "snatch", "rob", "burgl", "stab",
-    "carjack", "mugged", "screaming", "chura", "چرا",
+    "carjack", "mugged", "screaming", "chura", "چرا", "cheekh", "cheekhne", "cheekhen",
+    "چیخ", "چیخیں",
     # a threat to blow a place up, however it is asked about
     "blow up", "uda denge", "ura denge", "uda dein ge", "اڑا دیں گے", "اڑا دیا جائے",
     # bangs a caller is unsure of ("might have been fireworks") may be shots
