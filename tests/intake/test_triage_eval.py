@@ -47,6 +47,8 @@ def test_own_natural_call_openings(engine) -> None:
     ("own_blind_kept4", 192, 0.86, 0.87, 0.80),  # never tuned on (0.880 when written)
     ("own_blind_kept5", 160, 0.89, 0.89, 0.86),  # never tuned on (0.900 before session 12)
     ("own_blind_kept6", 192, 0.89, 0.88, 0.75),  # never tuned on (0.891 before round 5)
+    ("own_blind_dev6", 192, 0.89, 0.96, 0.84),  # read in session 14 (0.891 before)
+    ("own_blind_kept7", 192, 0.88, 0.88, 0.86),  # never tuned on (0.896 before session 14)
 ])
 def test_openings_by_writers_who_never_saw_the_corpus(engine, name: str, examples: int,
                                                        accuracy: float, p1_recall: float,
