@@ -1,8 +1,8 @@
 """Triage benchmark: per evaluation set, type accuracy, top-3, P1 recall on life-threatening items,
 emergencies suggested as prank, calibration error; plus location hit rate and latency. Sets (see
 `bench/triage_sets.py`): the own template split (`test.jsonl`), the own natural set
-(hand-written call openings, never trained on), fourteen sets of openings by writers who never saw
-the corpus (`own_blind_dev`, `own_blind`, `own_blind_dev2` to `own_blind_dev6`, tuned on;
+(hand-written call openings, never trained on), fifteen sets of openings by writers who never saw
+the corpus (`own_blind_dev`, `own_blind`, `own_blind_dev2` to `own_blind_dev7`, tuned on;
 `own_blind_kept` to `own_blind_kept7`, kept back), the Urdu-script openings of the first five
 as whisper hears them on a phone line (`own_recognised_urdu`), the real public texts in
 `../shared/data/triage` (city-police complaints, disaster tweets: a different kind of text than
@@ -136,6 +136,7 @@ def _sets() -> dict[str, Callable[[], list[dict]]]:
         "own_blind_kept6": triage_sets.own_blind_kept6,
         "own_blind_dev6": triage_sets.own_blind_dev6,
         "own_blind_kept7": triage_sets.own_blind_kept7,
+        "own_blind_dev7": triage_sets.own_blind_dev7,
         "own_recognised_urdu": triage_sets.own_recognised_urdu,
     }
     if triage_sets.real_sets_present():

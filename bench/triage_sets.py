@@ -133,6 +133,13 @@ def own_blind_dev6() -> list[dict]:
     return _own("blind_dev6.jsonl")
 
 
+def own_blind_dev7() -> list[dict]:
+    """160 openings (4 Roman, 3 code-switched, 1 Urdu script, 2 English per type) that say how
+    bad it is in the caller's own words, half of them lives at risk, a fifteenth writer
+    (session 14, after that session's rules); read while tuning, so a development figure."""
+    return _own("blind_dev7.jsonl")
+
+
 def own_blind_kept7() -> list[dict]:
     """The same brief with 5 Roman (heavier Punjabi), 3 code-switched, 2 Urdu script and 2
     English per type, boundary cases, things and animals "taken" as people are; a fourteenth

@@ -261,7 +261,7 @@ LIFE_THREAT_CUES = (
     "phansi hui", "phansa hua", "dab gaye", "dab gaya", "dab gayi",
     "malbe tale", "malbe mein", "malbay tale", "malbay mein", "chhuri", "chhuriyan", "churi",
     "churiyan", "chaqu", "chaku",
-    "gala daba", "gala dab", "tezab", "karant", "current lag", "phanda",
+    "gala daba", "gala dab", "tezab", "tezaab", "تیزاب", "karant", "current lag", "phanda",
     "still inside", "still in the car", "still in it", "stuck under", "trapped under",
     "pinned under", "under the truck", "under the bus", "run over", "ran over", "kuchal",
     "phas gaye", "phas gayi", "phasa hua", "phasi hui", "fits", "foaming", "mirgi",
