@@ -33,7 +33,7 @@ _SAID = re.compile(
     r"|\b(?P<took_one>(?:utha|uthaa) (?:liya|lia|liye|lie))\b"
     r"|\b(?P<missing>gayab|ghaib|gaib|gum|lapata|laapata)\b"
     r"|\b(?P<not_found>nahi mil (?:raha|rahi|rahe|rahin|rhi|rha))\b"
-    r"|\b(?P<missing_en>missing|gone missing)\b"
+    r"|\b(?P<missing_en>missing)\b"
     rf"|\b(?P<took_ur>{_UTHA}(?: (?:{_KAR}))? {_LE} (?:{_GAYE}))\b"
     rf"|\b(?P<took_one_ur>{_UTHA} {_LIYA})\b"
     rf"|\b(?P<missing_ur>{_MISSING_UR})\b|\b(?P<not_found_ur>{_NOT_FOUND_UR})\b")
