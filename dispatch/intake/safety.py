@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from dispatch.intake.text import normalize, tokens
-from dispatch.intake.things import read_things_taken
+from dispatch.intake.things import LIVESTOCK, read_things_taken
 
 
 def _words(text: str) -> frozenset[str]:
@@ -178,9 +178,9 @@ _TRAFFIC = "traffic jam rush signal road sarak sadak ٹریفک جام سڑک"
 _VEHICLES = (_TRAFFIC + """ car cars vehicle vehicles gari gaari gadi gaadi gariyan gaariyan
     gaddi bus buses truck trucks trala wagon rickshaw rickshaws bike bikes motorcycle line
     queue گاڑی گاڑیاں بس ٹرک رکشہ""")
-# A cat stuck on a railing or a dog that does not move is not a person at risk.
-_ANIMALS = """billi bili billa kutta kutti kuttay kutte tota kabootar murghi bakri bakra
-    janwar puppy kitten cat dog parrot pigeon goat بلی کتا کتے طوطا کبوتر مرغی بکری جانور"""
+# A cat stuck on a railing or a buffalo that does not move is not a person at risk.
+_ANIMALS = LIVESTOCK + """ billi bili billa kutta kutti kuttay kutte tota kabootar puppy kitten
+    cat dog parrot pigeon goat بلی کتا کتے طوطا کبوتر"""
 # Punjabi "trapped" and a person down: life-threat cues, each also said of a jam or of things.
 _TRAPPED_PUNJABI = ("phasya", "phasiya", "phansya")
 _LYING_DOWN = ("sarak pe para", "sarak par para", "sadak pe para", "road pe para",

@@ -43,15 +43,17 @@ _READ_AS = {
     **dict(zip(("took_ur", "took_one_ur", "missing_ur", "not_found_ur"),
                _urdu("چوری کر کے لے گئے", "چوری کر لیا", "چوری", "چوری ہو گئی"), strict=True)),
 }
-_THINGS = _words("""bakri bakra bakre bakriyan bakrian bhains bhainsen bhens bhainsain gaaye
-    gaay gaayen janwar janwaron maweshi mal murghi murghiyan murgiyan bail ghora ghori pashu
-    motorcycle motorbike bike cycle car rickshaw gari gaari gadi gaadi gaddi saman samaan
+# Farm animals: stolen like things, and never a person at risk (safety.py's exceptions).
+LIVESTOCK = """bakri bakra bakre bakriyan bakrian bhains bhainsen bhens bhainsain gaaye gaay
+    gaayen janwar janwaron maweshi murghi murghiyan murgiyan bail ghora ghori pashu
+    بکری بکرا بکریاں بھینس بھینسیں گائے جانور مویشی مرغی مرغیاں"""
+_THINGS = _words(LIVESTOCK + """ mal motorcycle motorbike bike cycle car rickshaw gari gaari
+    gadi gaadi gaddi saman samaan
     generator meter pipe pipes mobile phone paise paisay cash raqam zewar zevar jewellery
     jewelry sona battery batteries taar cable tv laptop pump motor solar panel pankha bartan
     sariya maal bag purse handbag wallet batua tyre tyres truck van scooter
-    بکری بکرا بکریاں بھینس بھینسیں گائے جانور مویشی مرغی مرغیاں موٹرسائیکل سائیکل گاڑی
-    سامان جنریٹر میٹر موبائل فون پیسے زیور سونا بیٹری تار تاریں موٹر موٹریں بیگ پرس مال
-    بٹوہ""")
+    موٹرسائیکل سائیکل گاڑی سامان جنریٹر میٹر موبائل فون پیسے زیور سونا بیٹری تار تاریں
+    موٹر موٹریں بیگ پرس مال بٹوہ""")
 # Said near a person, the words keep the person's reading whatever else is named: "mere bete
 # ki bike utha ke le gaye" is read with the son taken too.
 _PERSON_MARKERS = _words("""ko nu noon nun usay usey use usko unko inko isko onu ohnu enu
